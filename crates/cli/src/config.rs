@@ -1,0 +1,252 @@
+//! Configuration: built-in defaults, then the TOML file, then `KLUIS_…` environment variables, then
+//! command-line flags. Unknown keys are an error. Secrets can come from files (`*_file` keys, e.g.
+//! `KLUIS_ROOT_KEY_FILE`), so they need not sit in the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The name of the optional config file inside the data directory.
+pub const CONFIG_FILE: &str = "kluis.toml";
+/// The default name of the root key file inside the data directory.
+pub const ROOT_KEY_FILE: &str = "root.key";
+
+/// Settings. `Debug` redacts the secrets.
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the SQLite database and the key files.
+    pub data_dir: PathBuf,
+    /// Address of the HTTP listener.
+    pub listen: SocketAddr,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
+    pub database_url: Option<String>,
+    /// A file holding the database URL (for URLs with a password).
+    pub database_url_file: Option<PathBuf>,
+    /// Maximum PostgreSQL connections of this process.
+    pub database_max_connections: u32,
+    /// The root key as 64 hex characters (prefer `root_key_file`).
+    pub root_key: Option<String>,
+    /// The root key file; default `<data_dir>/root.key`.
+    pub root_key_file: Option<PathBuf>,
+    /// Largest accepted HTTP request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Log filter, e.g. `info` or `kluis_server=debug,info`.
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field("database_url_file", &self.database_url_file)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("root_key", &self.root_key.as_ref().map(|_| "<redacted>"))
+            .field("root_key_file", &self.root_key_file)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("log_level", &self.log_level)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("kluis-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            database_url_file: None,
+            database_max_connections: 16,
+            root_key: None,
+            root_key_file: None,
+            max_body_bytes: 64 * 1024,
+            log_level: "info".to_owned(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// Environment variables with the `KLUIS_` prefix that are not settings.
+const NOT_SETTINGS: [&str; 1] = ["config"];
+
+/// Loads the configuration. `config_file` is `--config`/`KLUIS_CONFIG`; without it,
+/// `<data_dir>/kluis.toml` is read when it exists.
+pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Config, figment::Error> {
+    let env = || {
+        Env::prefixed("KLUIS_")
+            .ignore(&NOT_SETTINGS)
+            // Test harnesses use KLUIS_TEST_*; they are not settings of this process.
+            .filter(|key| !key.as_str().starts_with("test_"))
+    };
+    let base = Figment::from(Serialized::defaults(Config::default()));
+    let file = match config_file {
+        Some(path) => path.to_path_buf(),
+        None => {
+            // Where the data directory is decides where the default config file is.
+            let data_dir: PathBuf = base
+                .clone()
+                .merge(env().only(&["data_dir"]))
+                .merge(Serialized::defaults(overrides))
+                .extract_inner("data_dir")?;
+            data_dir.join(CONFIG_FILE)
+        }
+    };
+    if config_file.is_some() && !file.exists() {
+        return Err(figment::Error::from(format!("the config file {} does not exist", file.display())));
+    }
+    // An explicit file must exist (checked above); the default one is optional.
+    let toml = if config_file.is_some() { Toml::file_exact(&file) } else { Toml::file(&file) };
+    base.merge(toml).merge(env()).merge(Serialized::defaults(overrides)).extract()
+}
+
+impl Config {
+    pub fn root_key_path(&self) -> PathBuf {
+        self.root_key_file.clone().unwrap_or_else(|| self.data_dir.join(ROOT_KEY_FILE))
+    }
+
+    /// The PostgreSQL URL, if one is configured (from `database_url` or `database_url_file`).
+    pub fn database_url(&self) -> anyhow::Result<Option<String>> {
+        match (&self.database_url, &self.database_url_file) {
+            (Some(_), Some(_)) => anyhow::bail!("set database_url or database_url_file, not both"),
+            (Some(url), None) => Ok(Some(url.clone())),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read database_url_file {}: {e}", path.display()))?;
+                Ok(Some(text.trim().to_owned()))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_apply_without_file_or_env() {
+        Jail::expect_with(|_jail| {
+            let config = load(None, &Overrides::default())?;
+            assert_eq!(config, Config::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file("kluis-data/kluis.toml", "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nmax_body_bytes = 1000\n")?;
+            let config = load(None, &Overrides::default())?;
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.log_level, "debug");
+
+            jail.set_env("KLUIS_LISTEN", "127.0.0.1:9001");
+            jail.set_env("KLUIS_MAX_BODY_BYTES", "2000");
+            let config = load(None, &Overrides::default())?;
+            assert_eq!(config.listen.port(), 9001);
+            assert_eq!(config.max_body_bytes, 2000);
+            assert_eq!(config.log_level, "debug", "the file still applies where env is silent");
+
+            let flags = Overrides { listen: Some("127.0.0.1:9002".parse().unwrap()), data_dir: None };
+            assert_eq!(load(None, &flags)?.listen.port(), 9002);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn data_dir_from_env_moves_the_config_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file("elsewhere/kluis.toml", "log_format = \"json\"\n")?;
+            jail.set_env("KLUIS_DATA_DIR", "elsewhere");
+            let config = load(None, &Overrides::default())?;
+            assert_eq!(config.log_format, LogFormat::Json);
+            assert_eq!(config.data_dir, PathBuf::from("elsewhere"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file("kluis-data/kluis.toml", "lissten = \"127.0.0.1:9000\"\n")?;
+            let err = load(None, &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("lissten"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("KLUIS_DATABSE_URL", "postgres://x");
+            let err = load(None, &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("databse_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn test_variables_and_config_path_are_not_settings() {
+        Jail::expect_with(|jail| {
+            jail.set_env("KLUIS_TEST_DATABASE_URL", "postgres://x");
+            jail.set_env("KLUIS_CONFIG", "whatever.toml");
+            assert!(load(None, &Overrides::default()).is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn explicit_config_file_must_exist() {
+        Jail::expect_with(|_jail| {
+            let err = load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("does not exist"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_from_files() {
+        Jail::expect_with(|jail| {
+            jail.create_file("db-url", "postgres://u:pw@127.0.0.1/db\n")?;
+            jail.set_env("KLUIS_DATABASE_URL_FILE", "db-url");
+            let config = load(None, &Overrides::default())?;
+            assert_eq!(config.database_url().unwrap().as_deref(), Some("postgres://u:pw@127.0.0.1/db"));
+            jail.set_env("KLUIS_DATABASE_URL", "postgres://other");
+            let config = load(None, &Overrides::default())?;
+            assert!(config.database_url().is_err(), "both set is ambiguous");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let config = Config {
+            root_key: Some("aa".repeat(32)),
+            database_url: Some("postgres://u:hunter2@h/db".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains(&"aa".repeat(32)), "{shown}");
+    }
+}

@@ -1,0 +1,450 @@
+//! `kluis`: the operator's command line and the server binary.
+
+mod config;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use kluis_crypto::SecretKey;
+use kluis_domain::audit::{Actor, AuditContext};
+use kluis_domain::fields::{Catalogue, IndexName};
+use kluis_domain::time::SystemClock;
+use kluis_domain::{Purpose, SubjectKind};
+use kluis_server::{AppState, ServerConfig};
+use kluis_store_sql::SqlStore;
+use kluis_vault::{IssuedToken, Store, Subject, Vault, VaultError};
+use zeroize::Zeroizing;
+
+use crate::config::{Config, LogFormat, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "kluis", version, about = "Personal-data vault and GDPR/AVG compliance engine")]
+struct Cli {
+    /// Data directory (SQLite database, key files, kluis.toml).
+    #[arg(long, global = true, env = "KLUIS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Config file (default: <data-dir>/kluis.toml when it exists).
+    #[arg(long, global = true, env = "KLUIS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the data directory, the root key (mode 0600), the database and the first admin token.
+    Init,
+    /// Run the HTTP server (initialises a fresh data directory first).
+    Serve {
+        /// Listen address, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Work with data subjects in the local store.
+    #[command(subcommand)]
+    Subject(SubjectCommand),
+}
+
+#[derive(Debug, Args)]
+struct PurposeArg {
+    /// Purpose of processing, recorded in the audit log (e.g. service_delivery).
+    #[arg(long)]
+    purpose: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum SubjectCommand {
+    /// Add a subject. Values come from `--set field=value` or a JSON object (`--json FILE`, `-` for
+    /// stdin), which keeps them out of the shell history.
+    Add {
+        #[command(flatten)]
+        purpose: PurposeArg,
+        /// Data-subject category.
+        #[arg(long, default_value = "customer")]
+        kind: String,
+        /// A value as field=value; repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// A JSON object of field values, from a file or `-` for stdin.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Show a subject as JSON.
+    Get {
+        id: String,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// Find subjects by an indexed field.
+    Find {
+        #[command(flatten)]
+        purpose: PurposeArg,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        iban: Option<String>,
+        #[arg(long)]
+        customer_number: Option<String>,
+        #[arg(long, requires = "house_number")]
+        postcode: Option<String>,
+        #[arg(long, requires = "postcode")]
+        house_number: Option<String>,
+    },
+    /// Erase a subject (Art. 17): destroys its data key, values and index entries.
+    Erase {
+        id: String,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kluis: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kluis: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => *listen,
+        _ => None,
+    };
+    let overrides = Overrides { data_dir: cli.data_dir.clone(), listen };
+    let config = config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
+    init_logging(&config)?;
+    match cli.command {
+        Command::Init => {
+            let (_, token) = initialise(&config).await?;
+            print_token(&config, &token);
+            Ok(())
+        }
+        Command::Serve { .. } => serve(config).await,
+        Command::Subject(cmd) => subject(&config, cmd).await,
+    }
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .with_context(|| format!("log_level {:?} is not a valid filter", config.log_level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = match config.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
+/// Opens the configured store: PostgreSQL when a URL is set, else SQLite in the data directory.
+/// This is the one place the backend is chosen.
+async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    if let Some(url) = config.database_url()? {
+        kluis_store_postgres::connect(&url, config.database_max_connections)
+            .await
+            .context("cannot open the PostgreSQL store")
+    } else {
+        create_data_dir(&config.data_dir)?;
+        Ok(kluis_store_sqlite::open(&config.data_dir.join(kluis_store_sqlite::DATABASE_FILE)).await?)
+    }
+}
+
+fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))
+}
+
+/// Where the root key comes from.
+enum KeySource {
+    Env,
+    File(PathBuf),
+}
+
+fn key_source(config: &Config) -> anyhow::Result<KeySource> {
+    match (&config.root_key, &config.root_key_file) {
+        (Some(_), Some(_)) => bail!("set root_key or root_key_file, not both"),
+        (Some(_), None) => Ok(KeySource::Env),
+        _ => Ok(KeySource::File(config.root_key_path())),
+    }
+}
+
+fn load_root_key(config: &Config) -> anyhow::Result<SecretKey> {
+    match key_source(config)? {
+        KeySource::Env => {
+            let hex = config.root_key.as_deref().unwrap_or_default();
+            SecretKey::from_hex(hex).context("KLUIS_ROOT_KEY is not a root key (64 hex characters)")
+        }
+        KeySource::File(path) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let meta = std::fs::metadata(&path)
+                    .with_context(|| format!("cannot read the root key file {}", path.display()))?;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    bail!(
+                        "the root key file {} is readable by others (mode {:o}); run `chmod 600 {}`",
+                        path.display(),
+                        meta.permissions().mode() & 0o777,
+                        path.display()
+                    );
+                }
+            }
+            let text = Zeroizing::new(
+                std::fs::read_to_string(&path).with_context(|| format!("cannot read the root key file {}", path.display()))?,
+            );
+            SecretKey::from_hex(&text).with_context(|| format!("{} does not hold a root key (64 hex characters)", path.display()))
+        }
+    }
+}
+
+/// Writes a new key file with mode 0600; never overwrites.
+fn write_key_file(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot create the root key file {}", path.display()))?;
+    let mut text = key.to_hex();
+    text.push('\n');
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn catalogue() -> Catalogue {
+    Catalogue::dutch_it_provider()
+}
+
+/// `kluis init`: refuses to touch an existing key or an initialised database.
+async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedToken)> {
+    let source = key_source(config)?;
+    if let KeySource::File(path) = &source {
+        if path.exists() {
+            bail!("a root key already exists at {}; kluis init never touches an existing key", path.display());
+        }
+    }
+    let store = open_store(config).await?;
+    if store.keyring().await?.is_some() {
+        bail!("the database is already initialised; kluis init changes nothing");
+    }
+    let root = match &source {
+        KeySource::Env => load_root_key(config)?,
+        KeySource::File(path) => {
+            let key = SecretKey::generate()?;
+            write_key_file(path, &key)?;
+            key
+        }
+    };
+    match Vault::initialise(store, &root, catalogue(), Arc::new(SystemClock)).await {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            // Leave no key behind that matches no database.
+            if let KeySource::File(path) = &source {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(e).context("initialisation failed")
+        }
+    }
+}
+
+fn print_token(config: &Config, token: &IssuedToken) {
+    println!("kluis initialised in {}", config.data_dir.display());
+    println!("Admin token (shown once; only its hash is stored):");
+    println!();
+    println!("    {}", token.secret.as_str());
+    println!();
+    println!("Use it as `Authorization: Bearer <token>`.");
+}
+
+async fn open_vault(config: &Config) -> anyhow::Result<Vault<SqlStore>> {
+    let root = load_root_key(config)?;
+    let store = open_store(config).await?;
+    match Vault::open(store, &root, catalogue(), Arc::new(SystemClock)).await {
+        Ok(v) => Ok(v),
+        Err(e @ VaultError::WrongRootKey { .. }) => Err(anyhow::anyhow!(e)),
+        Err(e) => Err(e).context("cannot open the vault"),
+    }
+}
+
+/// A data directory that holds neither a key nor a database is fresh: `serve` initialises it.
+async fn is_fresh(config: &Config) -> anyhow::Result<bool> {
+    let key_missing = match key_source(config)? {
+        KeySource::File(path) => !path.exists(),
+        KeySource::Env => true,
+    };
+    if !key_missing {
+        return Ok(false);
+    }
+    if config.database_url()?.is_some() {
+        let store = open_store(config).await?;
+        let fresh = store.keyring().await?.is_none();
+        store.close().await;
+        Ok(fresh)
+    } else {
+        Ok(!config.data_dir.join(kluis_store_sqlite::DATABASE_FILE).exists())
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let vault = if is_fresh(&config).await? {
+        let (vault, token) = initialise(&config).await?;
+        print_token(&config, &token);
+        vault
+    } else {
+        open_vault(&config).await?
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = vault.store().backend(), "kluis listening");
+    println!("kluis listening on http://{addr}");
+    let state = AppState {
+        vault: Arc::new(vault),
+        config: Arc::new(ServerConfig { max_body_bytes: config.max_body_bytes }),
+    };
+    kluis_server::serve(listener, state, shutdown_signal()).await.context("server error")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn cli_context(purpose: &str) -> anyhow::Result<AuditContext> {
+    let purpose = Purpose::parse(purpose).map_err(|e| anyhow::anyhow!("--purpose: {e}"))?;
+    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".to_owned());
+    Ok(AuditContext { actor: Actor::Cli(user), purpose: Some(purpose), client: None, request_id: None })
+}
+
+fn subject_json(s: &Subject) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id.to_string(),
+        "kind": s.kind.as_str(),
+        "values": s.values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.as_str().to_owned()))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+fn describe(e: VaultError) -> anyhow::Error {
+    match e {
+        VaultError::Validation(errors) => {
+            let lines: Vec<String> = errors.0.iter().map(|e| format!("  {}: {} ({})", e.field, e.code.message_en(), e.code.as_str())).collect();
+            anyhow::anyhow!("invalid values; nothing was stored:\n{}", lines.join("\n"))
+        }
+        VaultError::InvalidLookup(e) => anyhow::anyhow!("invalid lookup value for {}: {}", e.field, e.code.message_en()),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+fn read_json_values(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut text = Zeroizing::new(String::new());
+    if path == Path::new("-") {
+        if std::io::stdin().is_terminal() {
+            eprintln!("reading a JSON object of field values from stdin…");
+        }
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?);
+    }
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("--json: expected an object of strings (line {}, column {})", e.line(), e.column()))?;
+    Ok(map.into_iter().collect())
+}
+
+async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
+    let vault = open_vault(config).await?;
+    match cmd {
+        SubjectCommand::Add { purpose, kind, set, json } => {
+            let ctx = cli_context(&purpose.purpose)?;
+            let kind: SubjectKind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+            let mut values = Vec::new();
+            for pair in &set {
+                let (field, value) = pair.split_once('=').context("--set takes FIELD=VALUE")?;
+                values.push((field.to_owned(), value.to_owned()));
+            }
+            if let Some(path) = json {
+                values.extend(read_json_values(&path)?);
+            }
+            if values.is_empty() {
+                bail!("give at least one value with --set FIELD=VALUE or --json FILE");
+            }
+            let id = vault.create_subject(&ctx, kind, &values).await.map_err(describe)?;
+            println!("{}", serde_json::json!({ "id": id.to_string() }));
+        }
+        SubjectCommand::Get { id, purpose } => {
+            let ctx = cli_context(&purpose.purpose)?;
+            let id = id.parse().map_err(|e| anyhow::anyhow!("subject id: {e}"))?;
+            let subject = vault.get_subject(&ctx, id).await.map_err(describe)?;
+            println!("{}", serde_json::to_string_pretty(&subject_json(&subject))?);
+        }
+        SubjectCommand::Find { purpose, email, phone, iban, customer_number, postcode, house_number } => {
+            let ctx = cli_context(&purpose.purpose)?;
+            let mut given: Vec<(IndexName, Vec<String>)> = Vec::new();
+            for (index, value) in [
+                (IndexName::Email, email),
+                (IndexName::Phone, phone),
+                (IndexName::Iban, iban),
+                (IndexName::CustomerNumber, customer_number),
+            ] {
+                if let Some(v) = value {
+                    given.push((index, vec![v]));
+                }
+            }
+            if let (Some(p), Some(h)) = (postcode, house_number) {
+                given.push((IndexName::PostcodeHouseNumber, vec![p, h]));
+            }
+            if given.len() != 1 {
+                bail!("give exactly one of --email, --phone, --iban, --customer-number, or --postcode with --house-number");
+            }
+            let (index, raw) = given.remove(0);
+            let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
+            let found = vault.find_subjects(&ctx, index, &raw).await.map_err(describe)?;
+            let list: Vec<_> = found.iter().map(subject_json).collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "subjects": list }))?);
+        }
+        SubjectCommand::Erase { id, purpose } => {
+            let ctx = cli_context(&purpose.purpose)?;
+            let id = id.parse().map_err(|e| anyhow::anyhow!("subject id: {e}"))?;
+            vault.erase_subject(&ctx, id).await.map_err(describe)?;
+            println!("{}", serde_json::json!({ "erased": id.to_string() }));
+        }
+    }
+    vault.store().close().await;
+    Ok(())
+}

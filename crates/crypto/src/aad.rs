@@ -1,0 +1,130 @@
+//! Associated-data layouts that bind each ciphertext to where it belongs, so a value or a
+//! wrapped key copied to another row, field or key version fails to open. All layouts are
+//! frozen; integers are big-endian.
+//!
+//! Every layout starts with an ASCII label that contains no `0x00`, followed by one `0x00`.
+//! The first `0x00` therefore marks the end of the label, so no layout of one kind can equal a
+//! layout of another kind. After the label, every field has a fixed width except the field name,
+//! which carries a length prefix, so within a kind different inputs give different bytes.
+//!
+//! | function | bytes |
+//! |---|---|
+//! | [`value`] | `"kluis.value.v1" 0x00 ‖ subject(16) ‖ u16(len field) ‖ field (UTF-8) ‖ u32(key_version)` |
+//! | [`data_key`] | `"kluis.data_key.v1" 0x00 ‖ subject(16) ‖ u32(key_version) ‖ u32(kek_version)` |
+//! | [`kek`] | `"kluis.kek.v1" 0x00 ‖ u32(kek_version)` |
+//! | [`index_key`] | `"kluis.index_key.v1" 0x00` |
+
+/// Label of [`value`], including its terminating `0x00`.
+const VALUE: &[u8] = b"kluis.value.v1\0";
+/// Label of [`data_key`], including its terminating `0x00`.
+const DATA_KEY: &[u8] = b"kluis.data_key.v1\0";
+/// Label of [`kek`], including its terminating `0x00`.
+const KEK: &[u8] = b"kluis.kek.v1\0";
+/// Label of [`index_key`], including its terminating `0x00`.
+const INDEX_KEY: &[u8] = b"kluis.index_key.v1\0";
+
+/// Associated data for a field value sealed under a subject's data key (version `key_version`):
+/// `"kluis.value.v1\0" ‖ subject ‖ u16be(len(field)) ‖ field ‖ u32be(key_version)`.
+///
+/// # Panics
+/// If `field` is longer than 65535 bytes. Field names are schema identifiers, validated long
+/// before they get here; a name that long is a programming error, not input.
+pub fn value(subject: &[u8; 16], field: &str, key_version: u32) -> Vec<u8> {
+    let Ok(field_len) = u16::try_from(field.len()) else {
+        panic!("a field name longer than 65535 bytes cannot be bound into associated data");
+    };
+    let mut out = Vec::with_capacity(VALUE.len() + 16 + 2 + field.len() + 4);
+    out.extend_from_slice(VALUE);
+    out.extend_from_slice(subject);
+    out.extend_from_slice(&field_len.to_be_bytes());
+    out.extend_from_slice(field.as_bytes());
+    out.extend_from_slice(&key_version.to_be_bytes());
+    out
+}
+
+/// Associated data for a subject's data key (version `key_version`) wrapped under the
+/// key-encryption key version `kek_version`:
+/// `"kluis.data_key.v1\0" ‖ subject ‖ u32be(key_version) ‖ u32be(kek_version)`.
+#[allow(
+    clippy::similar_names,
+    reason = "the two versions are named as in the key hierarchy"
+)]
+pub fn data_key(subject: &[u8; 16], key_version: u32, kek_version: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(DATA_KEY.len() + 16 + 4 + 4);
+    out.extend_from_slice(DATA_KEY);
+    out.extend_from_slice(subject);
+    out.extend_from_slice(&key_version.to_be_bytes());
+    out.extend_from_slice(&kek_version.to_be_bytes());
+    out
+}
+
+/// Associated data for key-encryption key version `kek_version` wrapped under the root key:
+/// `"kluis.kek.v1\0" ‖ u32be(kek_version)`.
+pub fn kek(kek_version: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(KEK.len() + 4);
+    out.extend_from_slice(KEK);
+    out.extend_from_slice(&kek_version.to_be_bytes());
+    out
+}
+
+/// Associated data for the blind-index master key wrapped under the root key:
+/// `"kluis.index_key.v1\0"`.
+pub fn index_key() -> Vec<u8> {
+    INDEX_KEY.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_prefix_free() {
+        let labels = [VALUE, DATA_KEY, KEK, INDEX_KEY];
+        for label in labels {
+            let (last, body) = label.split_last().unwrap();
+            assert_eq!(*last, 0, "label must end in 0x00");
+            assert!(!body.contains(&0), "label body must not contain 0x00");
+            assert!(body.is_ascii());
+        }
+        for (i, a) in labels.iter().enumerate() {
+            for b in &labels[i + 1..] {
+                assert!(!a.starts_with(b) && !b.starts_with(a));
+            }
+        }
+    }
+
+    #[test]
+    fn value_layout_byte_by_byte() {
+        let subject: [u8; 16] = core::array::from_fn(|i| u8::try_from(i).unwrap());
+        let got = value(&subject, "email", 0x0102_0304);
+        let mut want = b"kluis.value.v1\0".to_vec();
+        want.extend_from_slice(&subject);
+        want.extend_from_slice(&[0x00, 0x05]);
+        want.extend_from_slice(b"email");
+        want.extend_from_slice(&[0x01, 0x02, 0x03, 0x04]);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn other_layouts_byte_by_byte() {
+        let subject = [0xaa; 16];
+        let mut want = b"kluis.data_key.v1\0".to_vec();
+        want.extend_from_slice(&subject);
+        want.extend_from_slice(&[0, 0, 0, 7, 0, 0, 1, 0]);
+        assert_eq!(data_key(&subject, 7, 256), want);
+        assert_eq!(kek(0x0a0b_0c0d), b"kluis.kek.v1\0\x0a\x0b\x0c\x0d".to_vec());
+        assert_eq!(index_key(), b"kluis.index_key.v1\0".to_vec());
+    }
+
+    #[test]
+    #[should_panic(expected = "longer than 65535")]
+    fn oversized_field_name_panics() {
+        let _ = value(&[0; 16], &"x".repeat(65_536), 1);
+    }
+
+    #[test]
+    fn longest_field_name_fits() {
+        let got = value(&[0; 16], &"x".repeat(65_535), 1);
+        assert_eq!(got.len(), VALUE.len() + 16 + 2 + 65_535 + 4);
+    }
+}

@@ -1,0 +1,179 @@
+//! Audit events: who touched which personal data, when, for which purpose, from where, with what
+//! outcome. Events hold ids, field names and categories only, never values (DESIGN §4.4), so an
+//! erasure never has to rewrite the audit trail.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::{Purpose, SubjectId, Timestamp, TokenId};
+
+/// Version of the canonical encoding below. Bump it, never change the meaning of version 1.
+pub const AUDIT_EVENT_VERSION: u32 = 1;
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An API token.
+    Token(TokenId),
+    /// An operator on the local CLI (the OS user name, not personal data of a subject).
+    Cli(String),
+    /// kluis itself (initialisation, sweeps).
+    System,
+}
+
+impl Actor {
+    pub fn encode(&self) -> String {
+        match self {
+            Actor::Token(id) => format!("token:{id}"),
+            Actor::Cli(user) => format!("cli:{user}"),
+            Actor::System => "system".to_owned(),
+        }
+    }
+}
+
+/// Stable action codes; the strings are part of the audit format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    KeyringInit,
+    TokenCreate,
+    SubjectCreate,
+    SubjectRead,
+    SubjectFind,
+    SubjectUpdate,
+    SubjectErase,
+    IntegrityFailure,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::KeyringInit => "keyring.init",
+            Action::TokenCreate => "token.create",
+            Action::SubjectCreate => "subject.create",
+            Action::SubjectRead => "subject.read",
+            Action::SubjectFind => "subject.find",
+            Action::SubjectUpdate => "subject.update",
+            Action::SubjectErase => "subject.erase",
+            Action::IntegrityFailure => "integrity.failure",
+        }
+    }
+}
+
+/// How the operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    NotFound,
+    Conflict,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::NotFound => "not_found",
+            Outcome::Conflict => "conflict",
+        }
+    }
+}
+
+/// The request-scoped part of an event: known before the operation runs.
+#[derive(Debug, Clone)]
+pub struct AuditContext {
+    pub actor: Actor,
+    pub purpose: Option<Purpose>,
+    pub client: Option<IpAddr>,
+    pub request_id: Option<String>,
+}
+
+impl AuditContext {
+    pub fn system() -> Self {
+        AuditContext { actor: Actor::System, purpose: None, client: None, request_id: None }
+    }
+
+    /// Completes the context into an event.
+    pub fn event(
+        &self,
+        time: Timestamp,
+        action: Action,
+        subject: Option<SubjectId>,
+        fields: &[&str],
+        categories: &[&str],
+        outcome: Outcome,
+    ) -> AuditEvent {
+        let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+        fields.sort();
+        fields.dedup();
+        let mut categories: Vec<String> = categories.iter().map(|c| (*c).to_owned()).collect();
+        categories.sort();
+        categories.dedup();
+        AuditEvent {
+            v: AUDIT_EVENT_VERSION,
+            time: time.as_millis(),
+            actor: self.actor.encode(),
+            action: action.as_str(),
+            subject: subject.map(|s| s.to_string()),
+            fields,
+            categories,
+            purpose: self.purpose.as_ref().map(|p| p.as_str().to_owned()),
+            client: self.client.map(|ip| ip.to_string()),
+            outcome: outcome.as_str(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+/// One audit event. Its canonical encoding is compact JSON with the members in exactly this order
+/// and sorted, de-duplicated `fields` and `categories`; it is what gets stored and hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEvent {
+    pub v: u32,
+    pub time: i64,
+    pub actor: String,
+    pub action: &'static str,
+    pub subject: Option<String>,
+    pub fields: Vec<String>,
+    pub categories: Vec<String>,
+    pub purpose: Option<String>,
+    pub client: Option<String>,
+    pub outcome: &'static str,
+    pub request_id: Option<String>,
+}
+
+impl AuditEvent {
+    /// The canonical bytes of this event.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising a struct of strings, integers and vectors cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_is_canonical_and_stable() {
+        let ctx = AuditContext {
+            actor: Actor::Token(TokenId::from_uuid(uuid::Uuid::nil())),
+            purpose: Some(Purpose::parse("billing").unwrap()),
+            client: Some("127.0.0.1".parse().unwrap()),
+            request_id: Some("r1".into()),
+        };
+        let subject = SubjectId::from_uuid(uuid::Uuid::nil());
+        let event = ctx.event(
+            Timestamp(1_700_000_000_000),
+            Action::SubjectRead,
+            Some(subject),
+            &["iban", "email", "iban"],
+            &["user.financial.bank_account", "user.contact.email"],
+            Outcome::Success,
+        );
+        let text = String::from_utf8(event.encode()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"v":1,"time":1700000000000,"actor":"token:00000000-0000-0000-0000-000000000000","action":"subject.read","subject":"00000000-0000-0000-0000-000000000000","fields":["email","iban"],"categories":["user.contact.email","user.financial.bank_account"],"purpose":"billing","client":"127.0.0.1","outcome":"success","request_id":"r1"}"#
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! kluis domain: the words of the product as types. Field catalogue and validation, subjects,
+//! purposes and audit events. No I/O lives here.
+
+pub mod audit;
+pub mod fields;
+pub mod ids;
+pub mod purpose;
+pub mod subject;
+pub mod time;
+
+pub use ids::{SubjectId, TokenId};
+pub use purpose::Purpose;
+pub use subject::SubjectKind;
+pub use time::Timestamp;

@@ -1,0 +1,166 @@
+//! Extractors that turn a request into domain inputs, rejecting with our problem format: JSON
+//! bodies, the bearer token, the `Kluis-Purpose` header, and the audit context of a request.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use kluis_domain::Purpose;
+use kluis_domain::audit::{Actor, AuditContext};
+use kluis_vault::Caller;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The request id header, set by kluis on every request (incoming values are replaced: a
+/// client-chosen id would end up in the audit log).
+pub const REQUEST_ID: &str = "x-request-id";
+/// The header that names the purpose of a personal-data call.
+pub const PURPOSE_HEADER: &str = "kluis-purpose";
+
+/// A JSON body. Rejections become problem responses whose messages never echo the body.
+#[derive(Debug)]
+pub struct AppJson<T>(pub T);
+
+fn body_shape_error(path: &str, line: usize, column: usize) -> ApiError {
+    let path = if path.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') { path } else { "?" };
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+        "Invalid body",
+        format!("the JSON body does not have the expected shape at `{path}` (line {line}, column {column})"),
+        format!("de JSON-body heeft niet de verwachte vorm bij `{path}` (regel {line}, kolom {column})"),
+    )
+}
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "send the body as `Content-Type: application/json`",
+                "stuur de body als `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "Body too large",
+                    "the request body exceeds the configured limit",
+                    "de body van het verzoek is groter dan de ingestelde limiet",
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "Unreadable body",
+                    "the request body could not be read",
+                    "de body van het verzoek kon niet worden gelezen",
+                )
+            }
+        })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Ok(value) => {
+                // Trailing garbage after a valid document is malformed too.
+                if let Err(e) = deserializer.end() {
+                    return Err(malformed(&e));
+                }
+                Ok(AppJson(value))
+            }
+            Err(e) => {
+                let inner = e.inner();
+                match inner.classify() {
+                    serde_json::error::Category::Data => {
+                        Err(body_shape_error(&e.path().to_string(), inner.line(), inner.column()))
+                    }
+                    _ => Err(malformed(inner)),
+                }
+            }
+        }
+    }
+}
+
+fn malformed(e: &serde_json::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        "Malformed JSON",
+        format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()),
+        format!("de body is geen geldige JSON (regel {}, kolom {})", e.line(), e.column()),
+    )
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(ApiError::unauthorized)?;
+        let caller = state.vault.authenticate(token).await?;
+        Ok(Authenticated(caller))
+    }
+}
+
+fn request_id(parts: &Parts) -> Option<String> {
+    parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Everything a personal-data call needs: an authenticated caller, a purpose, and the request's
+/// audit context (actor, purpose, client address, request id).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub caller: Caller,
+    pub audit: AuditContext,
+}
+
+impl FromRequestParts<AppState> for Access {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        let raw = parts.headers.get(PURPOSE_HEADER).ok_or_else(ApiError::missing_purpose)?;
+        let raw = raw.to_str().map_err(|_| ApiError::invalid_purpose("not ASCII"))?;
+        let purpose = Purpose::parse(raw).map_err(|e| ApiError::invalid_purpose(&e.to_string()))?;
+        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip());
+        let audit = AuditContext {
+            actor: Actor::Token(caller.token),
+            purpose: Some(purpose),
+            client,
+            request_id: request_id(parts),
+        };
+        Ok(Access { caller, audit })
+    }
+}

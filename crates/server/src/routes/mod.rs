@@ -1,0 +1,4 @@
+//! The route handlers, one module per resource.
+
+pub mod meta;
+pub mod subjects;

@@ -1,0 +1,59 @@
+//! The PostgreSQL storage adapter: for several stateless kluis servers sharing one database.
+//! Durability is PostgreSQL's default (`synchronous_commit = on`, `fsync = on`).
+
+use std::time::Duration;
+
+use kluis_store_sql::{AnyPoolOptions, Dialect, SqlStore, install_default_drivers};
+
+static POSTGRES: Dialect = Dialect { name: "postgres", begin_write: "BEGIN", after_erase: None };
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why the database could not be opened. The URL is never printed: it may hold a password.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("not a PostgreSQL URL (expected postgres://user@host:port/database)")]
+    NotPostgres,
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot migrate the PostgreSQL database: {0}")]
+    Migrate(sqlx::migrate::MigrateError),
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Connects to `url` and applies pending migrations.
+pub async fn connect(url: &str, max_connections: u32) -> Result<SqlStore, OpenError> {
+    if !is_postgres_url(url) {
+        return Err(OpenError::NotPostgres);
+    }
+    install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(url)
+        .await
+        .map_err(OpenError::Connect)?;
+    MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
+    Ok(SqlStore::new(pool, &POSTGRES))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_urls() {
+        assert!(is_postgres_url("postgres://u@127.0.0.1:5432/db"));
+        assert!(is_postgres_url("postgresql://u@h/db"));
+        assert!(!is_postgres_url("sqlite://x"));
+    }
+
+    #[tokio::test]
+    async fn refuses_other_urls_without_connecting() {
+        assert!(matches!(connect("mysql://x", 1).await, Err(OpenError::NotPostgres)));
+    }
+}

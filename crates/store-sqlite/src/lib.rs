@@ -1,0 +1,111 @@
+//! The SQLite storage adapter, kluis's embedded default: one database file in the data directory,
+//! WAL journal, `synchronous=FULL` (an acknowledged write survives power loss), foreign keys on,
+//! and `secure_delete` so erased rows are overwritten rather than left in free pages.
+
+use std::path::Path;
+use std::time::Duration;
+
+use kluis_store_sql::{AnyPoolOptions, Dialect, SqlStore, install_default_drivers};
+use sqlx::Executor;
+
+pub use kluis_store_sql::SqlStore as Store;
+
+/// The file name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "kluis.db";
+
+static SQLITE: Dialect = Dialect {
+    name: "sqlite",
+    begin_write: "BEGIN IMMEDIATE",
+    after_erase: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
+};
+
+/// Applied to every new connection. `journal_mode` persists in the file; the rest are per
+/// connection, so they are set every time.
+const CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+    PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000;";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the SQLite database {path}: {source}")]
+    Connect { path: String, source: sqlx::Error },
+    #[error("cannot migrate the SQLite database {path}: {source}")]
+    Migrate { path: String, source: sqlx::migrate::MigrateError },
+}
+
+fn url_for(path: &Path) -> String {
+    let mut encoded = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => encoded.push_str("%25"),
+            '?' => encoded.push_str("%3F"),
+            '#' => encoded.push_str("%23"),
+            ' ' => encoded.push_str("%20"),
+            _ => encoded.push(c),
+        }
+    }
+    format!("sqlite://{encoded}?mode=rwc")
+}
+
+/// Opens (creating if needed) the database file at `path` and applies pending migrations.
+pub async fn open(path: &Path) -> Result<SqlStore, OpenError> {
+    install_default_drivers();
+    let display = path.display().to_string();
+    let pool = AnyPoolOptions::new()
+        // SQLite writes one transaction at a time; a few connections serve concurrent reads.
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(CONNECTION_PRAGMAS).await?;
+                Ok(())
+            })
+        })
+        .connect(&url_for(path))
+        .await
+        .map_err(|source| OpenError::Connect { path: display.clone(), source })?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|source| OpenError::Migrate { path: display, source })?;
+    tracing::debug!(path = %path.display(), "sqlite store open");
+    Ok(SqlStore::new(pool, &SQLITE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row;
+
+    #[test]
+    fn url_escapes_special_characters() {
+        assert_eq!(url_for(Path::new("/a b/c?d#e%f")), "sqlite:///a%20b/c%3Fd%23e%25f?mode=rwc");
+    }
+
+    #[tokio::test]
+    async fn connections_are_durable_and_enforce_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join(DATABASE_FILE)).await.unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&mut *conn).await.unwrap().get(0);
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query("PRAGMA synchronous").fetch_one(&mut *conn).await.unwrap().get(0);
+        assert_eq!(sync, 2, "synchronous must be FULL (2)");
+        let fk: i64 = sqlx::query("PRAGMA foreign_keys").fetch_one(&mut *conn).await.unwrap().get(0);
+        assert_eq!(fk, 1);
+        let secure: i64 = sqlx::query("PRAGMA secure_delete").fetch_one(&mut *conn).await.unwrap().get(0);
+        assert_eq!(secure, 1);
+    }
+
+    #[tokio::test]
+    async fn reopening_applies_no_migration_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        open(&path).await.unwrap().close().await;
+        let store = open(&path).await.unwrap();
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(store.pool()).await.unwrap().get(0);
+        assert_eq!(n, 1);
+    }
+}

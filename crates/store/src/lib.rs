@@ -1,0 +1,202 @@
+//! The storage port: one trait with one method per use case. Adapters (SQLite, PostgreSQL) implement
+//! it; nothing above this crate knows which database holds the data. Everything crossing this port
+//! is already encrypted or hashed: values are ciphertexts, index entries are HMAC digests, keys are
+//! wrapped, tokens are hashes, audit events hold no personal data.
+
+use std::future::Future;
+
+use kluis_domain::audit::AuditEvent;
+use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
+
+/// A key-encryption key, wrapped under the root key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKek {
+    pub version: u32,
+    pub wrapped: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// What is stored once per database about the key hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyringRecord {
+    /// Fingerprint of the root key this database was initialised with.
+    pub root_fingerprint: [u8; 32],
+    /// The blind-index master key, wrapped under the root key.
+    pub index_key_wrapped: Vec<u8>,
+    /// Every key-encryption key, oldest first.
+    pub keks: Vec<StoredKek>,
+}
+
+/// A subject's data key, wrapped under a key-encryption key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedDataKey {
+    /// Generation of the data key itself (bound into every value's associated data).
+    pub key_version: u32,
+    /// Version of the key-encryption key that wraps it.
+    pub kek_version: u32,
+    pub wrapped: Vec<u8>,
+}
+
+/// One encrypted field value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredValue {
+    pub field: String,
+    pub key_version: u32,
+    pub ciphertext: Vec<u8>,
+}
+
+/// One blind-index entry: the index name and the HMAC digest of the normalised term.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IndexEntry {
+    pub index: String,
+    pub digest: Vec<u8>,
+}
+
+/// A subject to create, fully encrypted.
+#[derive(Debug, Clone)]
+pub struct NewSubject {
+    pub id: SubjectId,
+    pub kind: SubjectKind,
+    pub created_at: Timestamp,
+    pub data_key: WrappedDataKey,
+    pub values: Vec<StoredValue>,
+    pub index: Vec<IndexEntry>,
+}
+
+/// A stored subject as the adapter returns it: still encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectRecord {
+    pub id: SubjectId,
+    pub kind: SubjectKind,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Increments on every change; updates name the revision they were computed from.
+    pub revision: i64,
+    pub data_key: WrappedDataKey,
+    /// Sorted by field name.
+    pub values: Vec<StoredValue>,
+}
+
+/// A change to a subject, computed from `expected_revision`.
+#[derive(Debug, Clone)]
+pub struct SubjectChange {
+    pub id: SubjectId,
+    pub expected_revision: i64,
+    pub updated_at: Timestamp,
+    /// Values to insert or replace.
+    pub set: Vec<StoredValue>,
+    /// Fields whose values are removed.
+    pub remove: Vec<String>,
+    /// The complete new set of index entries of the subject (replaces the old set).
+    pub index: Vec<IndexEntry>,
+}
+
+/// An API token, stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: TokenId,
+    pub name: String,
+    pub hash: [u8; 32],
+    pub role: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One stored audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAuditEvent {
+    pub seq: i64,
+    pub event: Vec<u8>,
+}
+
+/// Storage failures. Messages name tables and ids, never values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database already holds a keyring")]
+    AlreadyInitialised,
+    #[error("subject {0} not found")]
+    NotFound(SubjectId),
+    #[error("subject {0} changed concurrently (revision mismatch)")]
+    Conflict(SubjectId),
+    #[error("a record with this id already exists")]
+    Duplicate,
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// The storage port. Methods that touch personal data take the audit event(s) to append and
+/// append them in the same transaction as the change (DESIGN §4.4: fail-closed). For reads the
+/// event is committed before the data is returned.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Which backend this is, for logs and health output ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+
+    /// Liveness of the database.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The keyring, if the database has been initialised.
+    fn keyring(&self) -> impl Future<Output = Result<Option<KeyringRecord>, StoreError>> + Send;
+
+    /// Stores the keyring of a fresh database together with its first token. Fails with
+    /// `AlreadyInitialised` if a keyring exists; then nothing changes.
+    fn initialise(
+        &self,
+        keyring: &KeyringRecord,
+        admin_token: &TokenRecord,
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Looks up a token by its hash (revoked tokens are returned too; the caller decides).
+    fn token_by_hash(&self, hash: &[u8; 32]) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// Creates a subject with its values and index entries.
+    fn create_subject(&self, subject: &NewSubject, audit: &AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Loads a subject without auditing: for recomputing derived data inside an audited change.
+    fn load_subject(&self, id: SubjectId) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send;
+
+    /// Reads a subject for a caller. `audit` is called with the record (or `None`) and returns the
+    /// event to commit before the record is handed out.
+    fn read_subject<F>(&self, id: SubjectId, audit: F) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send
+    where
+        F: FnOnce(Option<&SubjectRecord>) -> AuditEvent + Send;
+
+    /// Finds subjects by a blind-index digest, appending the events `audit` builds from the matches.
+    fn find_subjects<F>(&self, entry: &IndexEntry, audit: F) -> impl Future<Output = Result<Vec<SubjectRecord>, StoreError>> + Send
+    where
+        F: FnOnce(&[SubjectRecord]) -> Vec<AuditEvent> + Send;
+
+    /// Applies a change if the subject is still at `expected_revision`.
+    fn update_subject(&self, change: &SubjectChange, audit: &AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Erases a subject: its wrapped data key, values and index entries are deleted and the erasure
+    /// is written to the erasure ledger, all with the event `audit` builds from whether the subject
+    /// existed. Returns whether it existed.
+    fn erase_subject<F>(&self, id: SubjectId, erased_at: Timestamp, audit: F) -> impl Future<Output = Result<bool, StoreError>> + Send
+    where
+        F: FnOnce(bool) -> AuditEvent + Send;
+
+    /// Whether `id` is in the erasure ledger.
+    fn is_erased(&self, id: SubjectId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Appends audit events on their own (e.g. an integrity failure seen after a read).
+    fn append_audit(&self, events: &[AuditEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Audit events with `seq >= from`, at most `limit`.
+    fn audit_events(&self, from: i64, limit: u32) -> impl Future<Output = Result<Vec<StoredAuditEvent>, StoreError>> + Send;
+
+    /// Number of subjects, index entries and values held, for health output and tests.
+    fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+}
+
+/// Row counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub subjects: i64,
+    pub values: i64,
+    pub index_entries: i64,
+    pub audit_events: i64,
+    pub erasures: i64,
+}
