@@ -95,25 +95,25 @@ const NOT_SETTINGS: [&str; 1] = ["config"];
 
 /// Loads the configuration. `config_file` is `--config`/`KLUIS_CONFIG`; without it,
 /// `<data_dir>/kluis.toml` is read when it exists.
+#[allow(clippy::result_large_err)] // built once at start-up; figment's error carries its provenance
 pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Config, figment::Error> {
     let env = || {
         Env::prefixed("KLUIS_")
             .ignore(&NOT_SETTINGS)
             // Test harnesses use KLUIS_TEST_*; they are not settings of this process.
-            .filter(|key| !key.as_str().starts_with("test_"))
+            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
     };
     let base = Figment::from(Serialized::defaults(Config::default()));
-    let file = match config_file {
-        Some(path) => path.to_path_buf(),
-        None => {
-            // Where the data directory is decides where the default config file is.
-            let data_dir: PathBuf = base
-                .clone()
-                .merge(env().only(&["data_dir"]))
-                .merge(Serialized::defaults(overrides))
-                .extract_inner("data_dir")?;
-            data_dir.join(CONFIG_FILE)
-        }
+    let file = if let Some(path) = config_file {
+        path.to_path_buf()
+    } else {
+        // Where the data directory is decides where the default config file is.
+        let data_dir: PathBuf = base
+            .clone()
+            .merge(env().only(&["data_dir"]))
+            .merge(Serialized::defaults(overrides))
+            .extract_inner("data_dir")?;
+        data_dir.join(CONFIG_FILE)
     };
     if config_file.is_some() && !file.exists() {
         return Err(figment::Error::from(format!("the config file {} does not exist", file.display())));
@@ -144,6 +144,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail closures return figment's error
 mod tests {
     use super::*;
     use figment::Jail;
@@ -160,6 +161,7 @@ mod tests {
     #[test]
     fn file_then_env_then_flags() {
         Jail::expect_with(|jail| {
+            jail.create_dir("kluis-data")?;
             jail.create_file("kluis-data/kluis.toml", "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nmax_body_bytes = 1000\n")?;
             let config = load(None, &Overrides::default())?;
             assert_eq!(config.listen.port(), 9000);
@@ -181,6 +183,7 @@ mod tests {
     #[test]
     fn data_dir_from_env_moves_the_config_file() {
         Jail::expect_with(|jail| {
+            jail.create_dir("elsewhere")?;
             jail.create_file("elsewhere/kluis.toml", "log_format = \"json\"\n")?;
             jail.set_env("KLUIS_DATA_DIR", "elsewhere");
             let config = load(None, &Overrides::default())?;
@@ -193,6 +196,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors() {
         Jail::expect_with(|jail| {
+            jail.create_dir("kluis-data")?;
             jail.create_file("kluis-data/kluis.toml", "lissten = \"127.0.0.1:9000\"\n")?;
             let err = load(None, &Overrides::default()).unwrap_err();
             assert!(err.to_string().contains("lissten"), "{err}");

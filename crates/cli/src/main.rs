@@ -240,10 +240,10 @@ fn catalogue() -> Catalogue {
 /// `kluis init`: refuses to touch an existing key or an initialised database.
 async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedToken)> {
     let source = key_source(config)?;
-    if let KeySource::File(path) = &source {
-        if path.exists() {
-            bail!("a root key already exists at {}; kluis init never touches an existing key", path.display());
-        }
+    if let KeySource::File(path) = &source
+        && path.exists()
+    {
+        bail!("a root key already exists at {}; kluis init never touches an existing key", path.display());
     }
     let store = open_store(config).await?;
     if store.keyring().await?.is_some() {

@@ -15,7 +15,7 @@ mod validate;
 
 use std::fmt;
 
-pub use bsn::{contains_bsn, elfproef};
+pub use bsn::{contains_bsn, elfproef, is_bsn};
 pub use catalogue::{Catalogue, FieldDef, FieldType};
 pub use category::{Category, CategoryError};
 pub use country::ISO_3166_ALPHA2;

@@ -89,8 +89,7 @@ impl SqlStore {
             .await
             .map_err(|e| backend(&e))?;
         let new_size: i64 = row.try_get("size").map_err(|e| backend(&e))?;
-        let mut seq = new_size - n;
-        for event in events {
+        for (seq, event) in (new_size - n..).zip(events) {
             sqlx::query("INSERT INTO audit_events (seq, recorded_at, event) VALUES ($1, $2, $3)")
                 .bind(seq)
                 .bind(event.time)
@@ -98,7 +97,6 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| backend(&e))?;
-            seq += 1;
         }
         Ok(())
     }
@@ -438,10 +436,11 @@ impl Store for SqlStore {
         let event = audit(existed);
         Self::append_in(&mut tx, std::slice::from_ref(&event)).await?;
         tx.commit().await.map_err(|e| backend(&e))?;
-        if existed && let Some(statement) = self.dialect.after_erase {
-            if let Err(e) = sqlx::query(statement).execute(&self.pool).await {
-                tracing::warn!(error = %e, "post-erasure maintenance failed; it is retried at the next erasure");
-            }
+        if existed
+            && let Some(statement) = self.dialect.after_erase
+            && let Err(e) = sqlx::query(statement).execute(&self.pool).await
+        {
+            tracing::warn!(error = %e, "post-erasure maintenance failed; it is retried at the next erasure");
         }
         Ok(existed)
     }

@@ -129,7 +129,7 @@ impl<S: Store> Clone for Vault<S> {
 
 impl<S: Store> std::fmt::Debug for Vault<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("backend", &self.store.backend()).field("keyring", &self.keyring).finish()
+        f.debug_struct("Vault").field("backend", &self.store.backend()).field("keyring", &self.keyring).finish_non_exhaustive()
     }
 }
 
@@ -207,7 +207,7 @@ impl<S: Store> Vault<S> {
         index_terms(values).iter().map(|(index, term)| self.digest(*index, term)).collect()
     }
 
-    fn seal_value(&self, id: SubjectId, dek: &SecretKey, key_version: u32, field: &str, value: &str) -> Result<StoredValue, VaultError> {
+    fn seal_value(id: SubjectId, dek: &SecretKey, key_version: u32, field: &str, value: &str) -> Result<StoredValue, VaultError> {
         Ok(StoredValue {
             field: field.to_owned(),
             key_version,
@@ -290,7 +290,7 @@ impl<S: Store> Vault<S> {
         };
         let mut values = Vec::with_capacity(parsed.len());
         for (def, value) in &parsed {
-            values.push(self.seal_value(id, &dek, FIRST_DATA_KEY_VERSION, def.name, value.as_str())?);
+            values.push(Self::seal_value(id, &dek, FIRST_DATA_KEY_VERSION, def.name, value.as_str())?);
         }
         let index = self.index_entries(parsed.iter().map(|(def, value)| (def.name, value)))?;
         let fields: Vec<&str> = parsed.iter().map(|(def, _)| def.name).collect();
@@ -362,10 +362,10 @@ impl<S: Store> Vault<S> {
         let removals: Vec<&str> = changes.iter().filter(|(_, v)| v.is_none()).map(|(f, _)| f.as_str()).collect();
         for field in &removals {
             // A removal of a field that is not in the catalogue is as wrong as setting it.
-            if self.catalogue.get(field).is_none() {
-                if let Err(e) = self.catalogue.parse_value(field, "x") {
-                    errors.push(e);
-                }
+            if self.catalogue.get(field).is_none()
+                && let Err(e) = self.catalogue.parse_value(field, "x")
+            {
+                errors.push(e);
             }
         }
         if !errors.is_empty() {
@@ -388,7 +388,7 @@ impl<S: Store> Vault<S> {
         }
         let mut set = Vec::with_capacity(parsed.len());
         for (def, value) in &parsed {
-            set.push(self.seal_value(id, &dek, key_version, def.name, value.as_str())?);
+            set.push(Self::seal_value(id, &dek, key_version, def.name, value.as_str())?);
         }
         for (def, value) in parsed {
             after.insert(def.name.to_owned(), value);

@@ -36,6 +36,20 @@ fn elfproef_bytes(digits: &[u8]) -> bool {
 /// Runs longer than nine digits are not split: a 10-digit bank account or an 11-digit phone
 /// number contains many 9-digit windows, one in eleven of which would pass by chance.
 pub fn contains_bsn(value: &str) -> bool {
+    if is_bsn(value) {
+        return true;
+    }
+    // Splitting UTF-8 bytes is sound: no byte of a multi-byte character is an ASCII digit.
+    value
+        .as_bytes()
+        .split(|b| !b.is_ascii_digit())
+        .any(elfproef_bytes)
+}
+
+/// True when the whole value, once spaces, dots and dashes are removed, is a nine-digit number
+/// passing the elfproef. Phone numbers get only this check: `+31 612345678` holds the run
+/// `612345678`, and one in eleven mobile numbers would otherwise be refused as a BSN.
+pub fn is_bsn(value: &str) -> bool {
     let compact = value
         .bytes()
         .filter(|b| !matches!(b, b' ' | b'.' | b'-' | b'\t' | b'\n' | b'\r'));
@@ -52,19 +66,20 @@ pub fn contains_bsn(value: &str) -> bool {
         digits[len] = b;
         len += 1;
     }
-    if fits && elfproef_bytes(&digits[..len]) {
-        return true;
-    }
-    // Splitting UTF-8 bytes is sound: no byte of a multi-byte character is an ASCII digit.
-    value
-        .as_bytes()
-        .split(|b| !b.is_ascii_digit())
-        .any(elfproef_bytes)
+    fits && elfproef_bytes(&digits[..len])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_value_check_ignores_runs_inside_longer_values() {
+        assert!(is_bsn("111222333"));
+        assert!(is_bsn("1112.22.333"));
+        assert!(!is_bsn("+31 111222333"));
+        assert!(contains_bsn("+31 111222333"));
+    }
 
     #[test]
     fn elfproef_known_answers() {

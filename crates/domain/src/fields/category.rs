@@ -40,7 +40,7 @@ pub enum CategoryError {
 
 impl Category {
     /// Parses a key: lowercase segments of `[a-z0-9_]+` joined by `.`, at least two segments,
-    /// at most [`MAX_CATEGORY_LEN`] characters.
+    /// at most 128 characters (`MAX_CATEGORY_LEN`).
     pub fn parse(s: &str) -> Result<Category, CategoryError> {
         if s.is_empty() {
             return Err(CategoryError::Empty);

@@ -5,7 +5,7 @@
 use iban::IbanLike;
 
 use super::FieldValue;
-use super::bsn::contains_bsn;
+use super::bsn::{contains_bsn, is_bsn};
 use super::catalogue::FieldType;
 use super::country;
 use super::error::ValueErrorCode;
@@ -29,7 +29,10 @@ pub(super) fn parse_typed(field_type: FieldType, raw: &str) -> Result<FieldValue
     if trimmed.chars().count() > max {
         return Err(ValueErrorCode::TooLong { max });
     }
-    if contains_bsn(raw) {
+    // A phone number is screened as a whole only: its digits after the country code form a run
+    // that passes the elfproef for one number in eleven.
+    let screen: fn(&str) -> bool = if matches!(field_type, FieldType::Phone) { is_bsn } else { contains_bsn };
+    if screen(raw) {
         return Err(ValueErrorCode::BsnDetected);
     }
     let normalised = match field_type {
@@ -45,7 +48,7 @@ pub(super) fn parse_typed(field_type: FieldType, raw: &str) -> Result<FieldValue
         FieldType::CustomerNumber => customer_number(trimmed),
         FieldType::Gender => gender(trimmed),
     }?;
-    if contains_bsn(&normalised) {
+    if screen(&normalised) {
         return Err(ValueErrorCode::BsnDetected);
     }
     Ok(FieldValue(normalised))
@@ -564,6 +567,9 @@ mod tests {
             err(FieldType::CustomerNumber, "K-111222333"),
             Some(ValueErrorCode::BsnDetected)
         );
+        // A mobile number whose last nine digits happen to pass the elfproef is a phone number.
+        assert_eq!(err(FieldType::Phone, "+31 611222334"), None);
+        assert_eq!(err(FieldType::Phone, "611222334"), Some(ValueErrorCode::BsnDetected));
         assert_eq!(
             err(FieldType::Email, "111222333@example.com"),
             Some(ValueErrorCode::BsnDetected)
