@@ -245,6 +245,8 @@ async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedT
     {
         bail!("a root key already exists at {}; kluis init never touches an existing key", path.display());
     }
+    // The data directory holds the key file whichever database holds the data.
+    create_data_dir(&config.data_dir)?;
     let store = open_store(config).await?;
     if store.keyring().await?.is_some() {
         bail!("the database is already initialised; kluis init changes nothing");

@@ -1,0 +1,266 @@
+//! The `kluis` binary as an operator uses it: init, serve, subject commands, configuration errors.
+//! Runs the real binary; PostgreSQL cases use a fresh database in the test cluster.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn kluis(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kluis"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KLUIS_") && !key.starts_with("KLUIS_TEST_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.arg("--data-dir").arg(data_dir).env("KLUIS_LOG_LEVEL", "warn");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("run kluis")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn token_of(init_stdout: &str) -> String {
+    init_stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("kluis_"))
+        .expect("init prints the admin token")
+        .to_owned()
+}
+
+#[test]
+fn init_creates_key_database_and_token_and_refuses_to_run_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = run(kluis(&data).arg("init"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = token_of(&stdout(&out));
+    assert!(token.len() > 40);
+
+    let key_path = data.join("root.key");
+    let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "root key file mode");
+    assert!(data.join("kluis.db").exists());
+    let key_before = std::fs::read(&key_path).unwrap();
+    // Only the token's hash is stored: the token text is not in the database.
+    let db = std::fs::read(data.join("kluis.db")).unwrap();
+    assert!(kluis_store_conformance::find_canary(&db, &token).is_none());
+
+    let again = run(kluis(&data).arg("init"));
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("never touches an existing key"), "{}", stderr(&again));
+    assert_eq!(std::fs::read(&key_path).unwrap(), key_before, "the key is untouched");
+}
+
+#[test]
+fn init_refuses_an_initialised_database_even_without_a_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(kluis(&data).arg("init")).status.success());
+    std::fs::remove_file(data.join("root.key")).unwrap();
+    let again = run(kluis(&data).arg("init"));
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already initialised"), "{}", stderr(&again));
+    assert!(!data.join("root.key").exists(), "no orphan key is left behind");
+}
+
+#[test]
+fn a_wrong_root_key_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(kluis(&data).arg("init")).status.success());
+    let out = run(kluis(&data)
+        .args(["subject", "get", "0190c1f4-8f5b-7cc2-9d2e-2f1a3b4c5d6e", "--purpose", "support"])
+        .env("KLUIS_ROOT_KEY", "11".repeat(32)));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("root key does not match"), "{}", stderr(&out));
+
+    // serve refuses too, before it listens.
+    let out = run(kluis(&data).args(["serve", "--listen", "127.0.0.1:0"]).env("KLUIS_ROOT_KEY", "22".repeat(32)));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("refusing to start"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_root_key_file_readable_by_others_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(kluis(&data).arg("init")).status.success());
+    std::fs::set_permissions(data.join("root.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(kluis(&data).args(["subject", "find", "--email", "a@example.nl", "--purpose", "support"]));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+}
+
+#[test]
+fn subject_commands_work_on_the_local_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(kluis(&data).arg("init")).status.success());
+    let out = run(kluis(&data).args([
+        "subject", "add", "--purpose", "service_delivery", "--set", "email=Jan@Example.nl", "--set", "iban=NL91 ABNA 0417 1643 00",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let out = run(kluis(&data).args(["subject", "find", "--email", "JAN@example.nl", "--purpose", "support"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let found: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(found["subjects"][0]["id"], id.as_str());
+    assert_eq!(found["subjects"][0]["values"]["iban"], "NL91ABNA0417164300");
+
+    let out = run(kluis(&data).args(["subject", "get", &id, "--purpose", "support"]));
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("jan@example.nl"));
+
+    let out = run(kluis(&data).args(["subject", "erase", &id, "--purpose", "erasure_request"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(kluis(&data).args(["subject", "get", &id, "--purpose", "support"]));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}
+
+#[test]
+fn subject_add_reads_json_from_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(kluis(&data).arg("init")).status.success());
+    let mut child = kluis(&data)
+        .args(["subject", "add", "--purpose", "service_delivery", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(br#"{"email": "stdin@example.nl", "postcode": "1234ab", "house_number": "7"}"#).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(kluis(&data).args(["subject", "find", "--postcode", "1234 AB", "--house-number", "7", "--purpose", "support"]));
+    assert!(stdout(&out).contains("stdin@example.nl"), "{}", stdout(&out));
+}
+
+#[test]
+fn invalid_values_exit_non_zero_without_echoing_them_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(kluis(&data).arg("init")).status.success());
+    let out = run(kluis(&data).args([
+        "subject", "add", "--purpose", "service_delivery", "--set", "iban=NL00BADIBAN12345", "--set", "company_name=111222333",
+    ]));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("invalid_iban") && err.contains("bsn_detected"), "{err}");
+    assert!(!err.contains("NL00BADIBAN12345") && !err.contains("111222333"), "{err}");
+    let out = run(kluis(&data).args(["subject", "find", "--iban", "NL91ABNA0417164300", "--purpose", "support"]));
+    assert!(stdout(&out).contains("\"subjects\": []"), "{}", stdout(&out));
+}
+
+#[test]
+fn bad_arguments_and_config_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("kluis.toml"), "lissten = \"127.0.0.1:1\"\n").unwrap();
+    let out = run(kluis(&data).arg("init"));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("lissten"), "{}", stderr(&out));
+
+    let other = tempfile::tempdir().unwrap();
+    let out = run(kluis(other.path()).args(["subject", "get", "not-an-id", "--purpose", "support"]));
+    assert!(!out.status.success());
+    let out = run(kluis(other.path()).args(["subject", "find", "--purpose", "Bad Purpose", "--email", "a@b.nl"]));
+    assert!(!out.status.success());
+}
+
+/// A running `kluis serve`, killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+    stdout: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(mut cmd: Command) -> Server {
+    let mut child = cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if let Some(addr) = line.strip_prefix("kluis listening on http://") {
+            return Server { child, addr: addr.to_owned(), stdout: lines };
+        }
+        lines.push(line);
+        assert!(Instant::now() < deadline, "server did not start");
+    }
+    let _ = child.kill();
+    panic!("server exited before listening: {lines:?}");
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn serve_initialises_a_fresh_directory_and_answers_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let server = start(kluis(&data));
+    assert!(server.stdout.iter().any(|l| l.trim().starts_with("kluis_")), "first run prints the admin token");
+    assert!(data.join("root.key").exists());
+    let health = http_get(&server.addr, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("\"backend\":\"sqlite\""), "{health}");
+    drop(server);
+
+    // The second start opens the existing store and prints no new token.
+    let server = start(kluis(&data));
+    assert!(!server.stdout.iter().any(|l| l.trim().starts_with("kluis_")));
+}
+
+#[tokio::test]
+async fn postgres_init_and_serve() {
+    let Some(url) = kluis_store_conformance::fresh_postgres_url().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("pg");
+    let out = run(kluis(&data).arg("init").env("KLUIS_DATABASE_URL", &url));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!data.join("kluis.db").exists(), "PostgreSQL is used instead of SQLite");
+    let mut cmd = kluis(&data);
+    cmd.env("KLUIS_DATABASE_URL", &url);
+    let server = start(cmd);
+    let health = http_get(&server.addr, "/healthz");
+    assert!(health.contains("\"backend\":\"postgres\""), "{health}");
+    drop(server);
+
+    let out = run(kluis(&data)
+        .args(["subject", "find", "--email", "a@example.nl", "--purpose", "support"])
+        .env("KLUIS_DATABASE_URL", &url)
+        .env("KLUIS_ROOT_KEY", "33".repeat(32)));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("root key does not match"), "{}", stderr(&out));
+}
