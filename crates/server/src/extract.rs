@@ -36,6 +36,22 @@ fn body_shape_error(path: &str, line: usize, column: usize) -> ApiError {
     )
 }
 
+/// The path to a shape error, naming only segments that look like field names: map keys are
+/// client-chosen and may be personal data (an IBAN used as a key, say).
+fn shape_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let plain = |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let segments: Vec<String> = path
+        .iter()
+        .map(|segment| match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } | Segment::Enum { variant: key } if plain(key) => key.clone(),
+            _ => "?".to_owned(),
+        })
+        .collect();
+    if segments.is_empty() { ".".to_owned() } else { segments.join(".") }
+}
+
 impl<S, T> FromRequest<S> for AppJson<T>
 where
     S: Send + Sync,
@@ -94,7 +110,7 @@ where
                 let inner = e.inner();
                 match inner.classify() {
                     serde_json::error::Category::Data => {
-                        Err(body_shape_error(&e.path().to_string(), inner.line(), inner.column()))
+                        Err(body_shape_error(&shape_path(e.path()), inner.line(), inner.column()))
                     }
                     _ => Err(malformed(inner)),
                 }

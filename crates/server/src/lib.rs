@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -131,12 +131,13 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
-            // Only the method and the path (never the query string, which may hold an e-mail
-            // address) and the request id are logged.
+            // Only the method, the matched route template (never the raw path or query string,
+            // which may hold an e-mail address) and the request id are logged.
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
                     let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    let route = req.extensions().get::<MatchedPath>().map_or("<unmatched>", MatchedPath::as_str);
+                    tracing::info_span!("request", method = %req.method(), path = %route, request_id = %id)
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: std::time::Duration, _span: &tracing::Span| {

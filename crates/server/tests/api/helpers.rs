@@ -1,0 +1,591 @@
+//! The test harness: a freshly initialised vault on a fresh database per test (SQLite or
+//! PostgreSQL), reached either in process (`oneshot` against `app(state)`) or over real HTTP (a
+//! server spawned on `127.0.0.1:0` with `kluis_server::serve`). Requests carry a valid token and
+//! purpose unless a test takes them away. Every log line of the process is captured (TRACE, span
+//! openings and closings included) so the canary test can scan them.
+
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use kluis_domain::fields::Catalogue;
+use kluis_domain::time::SystemClock;
+use kluis_server::{AppState, ServerConfig};
+use kluis_store::Counts;
+use kluis_store_conformance::{Backend, TestDb};
+use kluis_store_sql::SqlStore;
+use kluis_vault::{Store, Vault};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+/// A purpose every test caller may use.
+pub const PURPOSE: &str = "service_delivery";
+
+/// Generates one test per backend, named `<name>::sqlite` and `<name>::postgres`, each calling
+/// `<name>(backend)`.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(kluis_store_conformance::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(kluis_store_conformance::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+// ------------------------------------------------------------------------------------------------
+// Log capture
+
+/// Everything the process logged since capture was switched on.
+///
+/// nextest runs every test in its own process, so the buffer holds exactly one test's lines.
+/// Under `cargo test` tests share the process and the buffer; that only makes a scan stricter.
+#[derive(Clone, Default, Debug)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The bytes logged so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.lock().clone()
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// A writer appending to the shared buffer.
+#[derive(Debug)]
+pub struct LogWriter(LogBuffer);
+
+impl io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogBuffer {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LogWriter(self.clone())
+    }
+}
+
+/// Installs (once per process) a global TRACE subscriber writing into a buffer and returns the
+/// buffer. Global rather than scoped: axum spawns a task per connection and sqlx logs on its own
+/// threads, and a thread-local default subscriber would miss those lines. `log` records are
+/// forwarded too.
+pub fn capture_logs() -> LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(buffer.clone())
+            .try_init()
+            .expect("install the log-capturing subscriber (is another global subscriber set?)");
+        buffer
+    })
+    .clone()
+}
+
+// ------------------------------------------------------------------------------------------------
+// The application under test
+
+enum Transport {
+    InProcess(axum::Router),
+    Spawned {
+        base: String,
+        client: reqwest::Client,
+        shutdown: Option<oneshot::Sender<()>>,
+        server: Option<JoinHandle<io::Result<()>>>,
+    },
+}
+
+/// One application on one fresh, initialised database.
+pub struct TestApp {
+    pub db: TestDb,
+    pub vault: Vault<SqlStore>,
+    /// The admin token's secret.
+    pub token: String,
+    transport: Transport,
+    logs: Option<(LogBuffer, usize)>,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp")
+            .field("backend", &self.db.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn initialised(backend: Backend) -> Option<(TestDb, Vault<SqlStore>, String)> {
+    let db = kluis_store_conformance::fresh(backend).await?;
+    let root = kluis_crypto::SecretKey::generate().expect("generate a root key");
+    let (vault, admin) = Vault::initialise(
+        db.store.clone(),
+        &root,
+        Catalogue::dutch_it_provider(),
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("initialise the vault");
+    let token = admin.secret.as_str().to_owned();
+    Some((db, vault, token))
+}
+
+fn state(vault: &Vault<SqlStore>, config: ServerConfig) -> AppState {
+    AppState {
+        vault: Arc::new(vault.clone()),
+        config: Arc::new(config),
+    }
+}
+
+impl TestApp {
+    /// The router, called in process with `oneshot`. `None` when PostgreSQL is skipped on purpose.
+    pub async fn in_process(backend: Backend) -> Option<TestApp> {
+        TestApp::in_process_with(backend, ServerConfig::default()).await
+    }
+
+    pub async fn in_process_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
+        let (db, vault, token) = initialised(backend).await?;
+        let router = kluis_server::app(state(&vault, config));
+        Some(TestApp {
+            db,
+            vault,
+            token,
+            transport: Transport::InProcess(router),
+            logs: None,
+        })
+    }
+
+    /// A real server on `127.0.0.1:0`, with every log line captured from here on.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, ServerConfig::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
+        let logs = capture_logs();
+        let start = logs.len();
+        let (db, vault, token) = initialised(backend).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let addr = listener.local_addr().expect("local address");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(kluis_server::serve(
+            listener,
+            state(&vault, config),
+            async {
+                rx.await.ok();
+            },
+        ));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        Some(TestApp {
+            db,
+            vault,
+            token,
+            transport: Transport::Spawned {
+                base: format!("http://{addr}"),
+                client,
+                shutdown: Some(tx),
+                server: Some(server),
+            },
+            logs: Some((logs, start)),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend
+    }
+
+    /// Row counts of the store, to show that a rejected request changed nothing.
+    pub async fn counts(&self) -> Counts {
+        self.vault.store().counts().await.expect("count rows")
+    }
+
+    /// Everything logged since the server was spawned (spawned apps only).
+    pub fn logs(&self) -> Vec<u8> {
+        let (buffer, start) = self
+            .logs
+            .as_ref()
+            .expect("logs are captured for spawned apps only");
+        buffer.contents().get(*start..).unwrap_or_default().to_vec()
+    }
+
+    /// Stops a spawned server and waits until it has finished.
+    pub async fn shutdown(&mut self) {
+        if let Transport::Spawned {
+            shutdown, server, ..
+        } = &mut self.transport
+        {
+            if let Some(tx) = shutdown.take() {
+                tx.send(()).ok();
+            }
+            if let Some(server) = server.take() {
+                server
+                    .await
+                    .expect("server task")
+                    .expect("server stopped cleanly");
+            }
+        }
+    }
+
+    pub fn request(&self, method: Method, uri: impl Into<String>) -> TestRequest<'_> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {}", self.token)).expect("token header"),
+        );
+        headers.insert(
+            HeaderName::from_static("kluis-purpose"),
+            HeaderValue::from_static(PURPOSE),
+        );
+        TestRequest {
+            app: self,
+            method,
+            uri: uri.into(),
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, uri: impl Into<String>) -> TestRequest<'_> {
+        self.request(Method::GET, uri)
+    }
+
+    pub fn post(&self, uri: impl Into<String>) -> TestRequest<'_> {
+        self.request(Method::POST, uri)
+    }
+
+    pub fn patch(&self, uri: impl Into<String>) -> TestRequest<'_> {
+        self.request(Method::PATCH, uri)
+    }
+
+    pub fn delete(&self, uri: impl Into<String>) -> TestRequest<'_> {
+        self.request(Method::DELETE, uri)
+    }
+
+    // Shortcuts for the common calls; each asserts success.
+
+    /// `POST /api/v1/subjects` with these values; returns the new id.
+    pub async fn create(&self, values: &Value) -> String {
+        let res = self
+            .post("/api/v1/subjects")
+            .json(&serde_json::json!({ "values": values }))
+            .send()
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "create: {}", res.text());
+        res.json()["id"]
+            .as_str()
+            .expect("id in the created body")
+            .to_owned()
+    }
+
+    /// `GET /api/v1/subjects/{id}` as JSON.
+    pub async fn read(&self, id: &str) -> Value {
+        let res = self.get(format!("/api/v1/subjects/{id}")).send().await;
+        assert_eq!(res.status, StatusCode::OK, "read: {}", res.text());
+        res.json()
+    }
+
+    /// The ids found by `GET /api/v1/subjects?<query>` (`query` already encoded).
+    pub async fn find(&self, query: &str) -> Vec<String> {
+        let res = self.get(format!("/api/v1/subjects?{query}")).send().await;
+        assert_eq!(res.status, StatusCode::OK, "find {query}: {}", res.text());
+        res.json()["subjects"]
+            .as_array()
+            .expect("subjects array")
+            .iter()
+            .map(|s| s["id"].as_str().expect("subject id").to_owned())
+            .collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Transport::Spawned { shutdown, .. } = &mut self.transport
+            && let Some(tx) = shutdown.take()
+        {
+            tx.send(()).ok();
+        }
+    }
+}
+
+/// A request on its way; by default with a valid token and purpose.
+pub struct TestRequest<'a> {
+    app: &'a TestApp,
+    method: Method,
+    uri: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl TestRequest<'_> {
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        self.headers
+            .insert(name, HeaderValue::from_str(value).expect("header value"));
+        self
+    }
+
+    /// A header with raw bytes (which need not be ASCII).
+    #[must_use]
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        self.headers
+            .insert(name, HeaderValue::from_bytes(value).expect("header value"));
+        self
+    }
+
+    #[must_use]
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.headers.remove(name);
+        self
+    }
+
+    #[must_use]
+    pub fn without_auth(self) -> Self {
+        self.without_header("authorization")
+    }
+
+    #[must_use]
+    pub fn json(self, body: &Value) -> Self {
+        self.body(
+            "application/json",
+            serde_json::to_vec(body).expect("serialise"),
+        )
+    }
+
+    #[must_use]
+    pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_str(content_type).expect("content type"),
+        );
+        self.body = body.into();
+        self
+    }
+
+    pub async fn send(self) -> TestResponse {
+        match &self.app.transport {
+            Transport::InProcess(router) => {
+                let mut request = Request::builder()
+                    .method(self.method)
+                    .uri(&self.uri)
+                    .body(Body::from(self.body))
+                    .expect("request");
+                *request.headers_mut() = self.headers;
+                let response = router
+                    .clone()
+                    .oneshot(request)
+                    .await
+                    .expect("the router is infallible");
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("read the body")
+                    .to_bytes()
+                    .to_vec();
+                TestResponse {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+            Transport::Spawned { base, client, .. } => {
+                let response = client
+                    .request(self.method, format!("{base}{}", self.uri))
+                    .headers(self.headers)
+                    .body(self.body)
+                    .send()
+                    .await
+                    .expect("send the request");
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.bytes().await.expect("read the body").to_vec();
+                TestResponse {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+        }
+    }
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and stable code; returns the document.
+    #[track_caller]
+    pub fn problem(&self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "status; body: {}", self.text());
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type; body: {}",
+            self.text()
+        );
+        let doc = self.json();
+        assert_eq!(doc["code"], code, "code: {doc}");
+        assert_eq!(doc["status"], status.as_u16(), "status field: {doc}");
+        assert_eq!(
+            doc["type"],
+            format!("urn:kluis:problem:{code}"),
+            "type: {doc}"
+        );
+        for key in ["title", "detail", "detail_nl"] {
+            assert!(
+                doc[key].as_str().is_some_and(|s| !s.is_empty()),
+                "{key} missing: {doc}"
+            );
+        }
+        doc
+    }
+
+    /// Asserts that neither the body nor any header holds `secret`, in any encoding and case.
+    #[track_caller]
+    pub fn assert_not_echoed(&self, secret: &str) {
+        let mut everything = self.body.to_ascii_lowercase();
+        // The request id is random hex: it could hold a short value by chance.
+        for (name, value) in self
+            .headers
+            .iter()
+            .filter(|(name, _)| name.as_str() != "x-request-id")
+        {
+            everything.extend_from_slice(name.as_str().as_bytes());
+            everything.extend_from_slice(value.as_bytes());
+        }
+        for form in [secret.to_owned(), secret.to_ascii_lowercase()] {
+            assert!(
+                kluis_store_conformance::find_canary(&everything, &form).is_none()
+                    && kluis_store_conformance::find_canary(&self.body, &form).is_none(),
+                "the response echoes the submitted value {secret:?}: {}",
+                self.text()
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Small tools
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (for query values).
+pub fn encode(value: &str) -> String {
+    use std::fmt::Write;
+    value.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// A fresh random number below `bound` (from a v4 UUID: no extra dependency).
+pub fn random_below(bound: u128) -> u128 {
+    uuid::Uuid::new_v4().as_u128() % bound
+}
+
+/// The mod-97 check digits of an IBAN with this country code and BBAN.
+pub fn iban_check_digits(country: &str, bban: &str) -> u32 {
+    let rearranged = format!("{bban}{country}00");
+    let remainder = rearranged.chars().fold(0_u32, |acc, c| {
+        let n = c.to_digit(36).expect("IBAN characters are alphanumeric");
+        if n >= 10 {
+            (acc * 100 + n) % 97
+        } else {
+            (acc * 10 + n) % 97
+        }
+    });
+    98 - remainder
+}
+
+/// A random Dutch IBAN (electronic form) with correct check digits that kluis accepts (a random
+/// account number can contain a BSN-shaped run of digits, which kluis refuses).
+pub fn random_iban() -> String {
+    let catalogue = Catalogue::dutch_it_provider();
+    loop {
+        let bban = format!("ABNA{:010}", random_below(10_000_000_000));
+        let iban = format!("NL{:02}{bban}", iban_check_digits("NL", &bban));
+        if catalogue.parse_value("iban", &iban).is_ok() {
+            return iban;
+        }
+    }
+}
+
+/// Groups an IBAN in fours and lowercases it: a different spelling of the same account.
+pub fn iban_spelled_differently(iban: &str) -> String {
+    iban.to_ascii_lowercase()
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn check_digits_match_known_ibans() {
+    assert_eq!(iban_check_digits("NL", "ABNA0417164300"), 91);
+    assert_eq!(iban_check_digits("DE", "370400440532013000"), 89);
+    assert_eq!(
+        iban_spelled_differently("NL91ABNA0417164300"),
+        "nl91 abna 0417 1643 00"
+    );
+    assert_eq!(encode("a+b@c.nl 1"), "a%2Bb%40c.nl%201");
+}

@@ -1,0 +1,11 @@
+//! HTTP tests of the kluis server, on SQLite and PostgreSQL, against the router in process and
+//! against a server spawned on port 0. One test binary (zero2prod style); run with nextest.
+
+#[macro_use]
+mod helpers;
+
+mod bad_input;
+mod canary;
+mod happy_path;
+mod headers;
+mod openapi;

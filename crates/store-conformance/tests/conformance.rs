@@ -1,0 +1,75 @@
+//! Runs every case of the storage conformance suite on SQLite and on PostgreSQL. Test names say
+//! the backend (`sqlite_<case>`, `postgres_<case>`), so both halves are visible in the output.
+//! PostgreSQL tests need `KLUIS_TEST_DATABASE_URL` and return early only when
+//! `KLUIS_TEST_SKIP_POSTGRES=1` says so deliberately.
+
+use kluis_store_conformance::{TestDb, postgres, sqlite, suite};
+use sqlx::AnyPool;
+
+macro_rules! conformance {
+    ($($case:ident => $sqlite:ident, $postgres:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let db = sqlite().await;
+            suite::$case(db.store.clone()).await;
+            drop(db);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            let Some(db) = postgres().await else { return };
+            suite::$case(db.store.clone()).await;
+            drop(db);
+        }
+    )*};
+}
+
+conformance! {
+    keyring_lifecycle => sqlite_keyring_lifecycle, postgres_keyring_lifecycle;
+    token_by_hash => sqlite_token_by_hash, postgres_token_by_hash;
+    create_and_load => sqlite_create_and_load, postgres_create_and_load;
+    read_subject_audits => sqlite_read_subject_audits, postgres_read_subject_audits;
+    find_subjects_by_index => sqlite_find_subjects_by_index, postgres_find_subjects_by_index;
+    update_subject => sqlite_update_subject, postgres_update_subject;
+    erase_subject => sqlite_erase_subject, postgres_erase_subject;
+    audit_sequence_under_concurrency => sqlite_audit_sequence_under_concurrency, postgres_audit_sequence_under_concurrency;
+}
+
+/// Makes the next audit append fail (`true`) by occupying the next sequence number behind the
+/// store's back, or undoes that (`false`). Plain SQL both databases accept.
+async fn block_next_audit_seq(pool: &AnyPool, block: bool) {
+    let sql = if block {
+        "INSERT INTO audit_events (seq, recorded_at, event) SELECT size, 0, $1 FROM audit_head WHERE id = 1"
+    } else {
+        "DELETE FROM audit_events WHERE seq = (SELECT size FROM audit_head WHERE id = 1) AND event = $1"
+    };
+    let done = sqlx::query(sql)
+        .bind(b"planted by the test".to_vec())
+        .execute(pool)
+        .await
+        .expect("sabotage SQL");
+    assert_eq!(
+        done.rows_affected(),
+        1,
+        "the sabotage row was planted or removed"
+    );
+}
+
+async fn audit_failure_rolls_back(db: &TestDb) {
+    let pool = db.store.pool().clone();
+    suite::audit_failure_rolls_back(db.store.clone(), async |block| {
+        block_next_audit_seq(&pool, block).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_audit_failure_rolls_back() {
+    audit_failure_rolls_back(&sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_audit_failure_rolls_back() {
+    let Some(db) = postgres().await else { return };
+    audit_failure_rolls_back(&db).await;
+}
