@@ -2,6 +2,11 @@
 //! names `sqlite_<case>` and `postgres_<case>`). Tampering, erasure and at-rest checks look at the
 //! raw tables through the store's own pool.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "each case is one scenario, read top to bottom"
+)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -947,7 +952,7 @@ async fn invalid_input_changes_nothing(backend: Backend) {
         .collect();
     match f.vault.update_subject(&ctx(), id, &changes).await {
         Err(VaultError::Validation(errors)) => {
-            assert_eq!(errors.0.len(), 5, "{b}: update reports all: {errors:?}")
+            assert_eq!(errors.0.len(), 5, "{b}: update reports all: {errors:?}");
         }
         other => panic!("{b}: update with invalid values: {other:?}"),
     }
@@ -1064,14 +1069,23 @@ async fn no_plaintext_at_rest(backend: Backend) {
         .await
         .expect("update");
     let gone = create(&f, &input(&[("email", &erased_email)])).await;
+    // Crypto-shredding: after erasure neither the wrapped data key nor the ciphertext of the
+    // erased subject may remain anywhere at rest.
+    let shredded = [
+        wrapped_key(f.pool(), gone).await,
+        ciphertext(f.pool(), gone, "email").await,
+    ];
     f.vault.erase_subject(&ctx(), gone).await.expect("erase");
     assert!(
         get(&f, id).await.expect("get")["city"] == city,
         "{b}: updated value readable"
     );
 
-    // Positive control: the scan sees stored rows (subject ids are stored as text).
+    // Positive controls: the scan sees stored rows (subject ids are stored as text) and raw
+    // bytes (the kept subject's wrapped key).
     let id_text = id.to_string();
+    let kept_key = wrapped_key(f.pool(), id).await;
+    let holds = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     match backend {
         Backend::Sqlite => {
             f.vault.store().close().await;
@@ -1084,7 +1098,14 @@ async fn no_plaintext_at_rest(backend: Backend) {
             let mut seen_id = false;
             for path in &files {
                 let bytes = std::fs::read(path).expect("read a database file");
-                seen_id |= find_canary(&bytes, &id_text).is_some();
+                seen_id |= find_canary(&bytes, &id_text).is_some() && holds(&bytes, &kept_key);
+                for secret in &shredded {
+                    assert!(
+                        !holds(&bytes, secret),
+                        "{b}: bytes of the erased subject remain in {}",
+                        path.display()
+                    );
+                }
                 for canary in &canaries {
                     assert_eq!(
                         find_canary(&bytes, canary),
@@ -1113,7 +1134,17 @@ async fn no_plaintext_at_rest(backend: Backend) {
                     .any(|(_, v)| find_canary(v, &id_text).is_some()),
                 "{b}: subject rows scanned"
             );
+            assert!(
+                columns.iter().any(|(_, v)| holds(v, &kept_key)),
+                "{b}: raw bytes scanned"
+            );
             for (column, bytes) in &columns {
+                for secret in &shredded {
+                    assert!(
+                        !holds(bytes, secret),
+                        "{b}: bytes of the erased subject remain in {column}"
+                    );
+                }
                 for canary in &canaries {
                     assert_eq!(
                         find_canary(bytes, canary),
@@ -1252,7 +1283,7 @@ async fn audit_failure_fails_closed(backend: Backend) {
     let b = f.name();
     let id = create(&f, &jan()).await;
     let before = counts(&f).await;
-    let block = |on: bool| async move {
+    let block = async |on: bool| {
         let sql = if on {
             "INSERT INTO audit_events (seq, recorded_at, event) SELECT size, 0, $1 FROM audit_head WHERE id = 1"
         } else {
