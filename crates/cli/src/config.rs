@@ -162,7 +162,10 @@ mod tests {
     fn file_then_env_then_flags() {
         Jail::expect_with(|jail| {
             jail.create_dir("kluis-data")?;
-            jail.create_file("kluis-data/kluis.toml", "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nmax_body_bytes = 1000\n")?;
+            jail.create_file(
+                "kluis-data/kluis.toml",
+                "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nmax_body_bytes = 1000\n",
+            )?;
             let config = load(None, &Overrides::default())?;
             assert_eq!(config.listen.port(), 9000);
             assert_eq!(config.log_level, "debug");

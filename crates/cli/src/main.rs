@@ -212,9 +212,11 @@ fn load_root_key(config: &Config) -> anyhow::Result<SecretKey> {
                 }
             }
             let text = Zeroizing::new(
-                std::fs::read_to_string(&path).with_context(|| format!("cannot read the root key file {}", path.display()))?,
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the root key file {}", path.display()))?,
             );
-            SecretKey::from_hex(&text).with_context(|| format!("{} does not hold a root key (64 hex characters)", path.display()))
+            SecretKey::from_hex(&text)
+                .with_context(|| format!("{} does not hold a root key (64 hex characters)", path.display()))
         }
     }
 }
@@ -323,10 +325,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = vault.store().backend(), "kluis listening");
     println!("kluis listening on http://{addr}");
-    let state = AppState {
-        vault: Arc::new(vault),
-        config: Arc::new(ServerConfig { max_body_bytes: config.max_body_bytes }),
-    };
+    let state =
+        AppState { vault: Arc::new(vault), config: Arc::new(ServerConfig { max_body_bytes: config.max_body_bytes }) };
     kluis_server::serve(listener, state, shutdown_signal()).await.context("server error")
 }
 
@@ -366,10 +366,16 @@ fn subject_json(s: &Subject) -> serde_json::Value {
 fn describe(e: VaultError) -> anyhow::Error {
     match e {
         VaultError::Validation(errors) => {
-            let lines: Vec<String> = errors.0.iter().map(|e| format!("  {}: {} ({})", e.field, e.code.message_en(), e.code.as_str())).collect();
+            let lines: Vec<String> = errors
+                .0
+                .iter()
+                .map(|e| format!("  {}: {} ({})", e.field, e.code.message_en(), e.code.as_str()))
+                .collect();
             anyhow::anyhow!("invalid values; nothing was stored:\n{}", lines.join("\n"))
         }
-        VaultError::InvalidLookup(e) => anyhow::anyhow!("invalid lookup value for {}: {}", e.field, e.code.message_en()),
+        VaultError::InvalidLookup(e) => {
+            anyhow::anyhow!("invalid lookup value for {}: {}", e.field, e.code.message_en())
+        }
         other => anyhow::anyhow!(other),
     }
 }
@@ -382,10 +388,12 @@ fn read_json_values(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
         }
         std::io::stdin().read_to_string(&mut text)?;
     } else {
-        text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?);
+        text =
+            Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?);
     }
-    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("--json: expected an object of strings (line {}, column {})", e.line(), e.column()))?;
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("--json: expected an object of strings (line {}, column {})", e.line(), e.column())
+    })?;
     Ok(map.into_iter().collect())
 }
 
@@ -432,7 +440,9 @@ async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
                 given.push((IndexName::PostcodeHouseNumber, vec![p, h]));
             }
             if given.len() != 1 {
-                bail!("give exactly one of --email, --phone, --iban, --customer-number, or --postcode with --house-number");
+                bail!(
+                    "give exactly one of --email, --phone, --iban, --customer-number, or --postcode with --house-number"
+                );
             }
             let (index, raw) = given.remove(0);
             let raw: Vec<&str> = raw.iter().map(String::as_str).collect();

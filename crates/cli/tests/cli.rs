@@ -109,7 +109,14 @@ fn subject_commands_work_on_the_local_store() {
     let data = dir.path().join("data");
     assert!(run(kluis(&data).arg("init")).status.success());
     let out = run(kluis(&data).args([
-        "subject", "add", "--purpose", "service_delivery", "--set", "email=Jan@Example.nl", "--set", "iban=NL91 ABNA 0417 1643 00",
+        "subject",
+        "add",
+        "--purpose",
+        "service_delivery",
+        "--set",
+        "email=Jan@Example.nl",
+        "--set",
+        "iban=NL91 ABNA 0417 1643 00",
     ]));
     assert!(out.status.success(), "{}", stderr(&out));
     let created: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -145,10 +152,24 @@ fn subject_add_reads_json_from_stdin() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(br#"{"email": "stdin@example.nl", "postcode": "1234ab", "house_number": "7"}"#).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"email": "stdin@example.nl", "postcode": "1234ab", "house_number": "7"}"#)
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(kluis(&data).args(["subject", "find", "--postcode", "1234 AB", "--house-number", "7", "--purpose", "support"]));
+    let out = run(kluis(&data).args([
+        "subject",
+        "find",
+        "--postcode",
+        "1234 AB",
+        "--house-number",
+        "7",
+        "--purpose",
+        "support",
+    ]));
     assert!(stdout(&out).contains("stdin@example.nl"), "{}", stdout(&out));
 }
 
@@ -158,7 +179,14 @@ fn invalid_values_exit_non_zero_without_echoing_them_and_store_nothing() {
     let data = dir.path().join("data");
     assert!(run(kluis(&data).arg("init")).status.success());
     let out = run(kluis(&data).args([
-        "subject", "add", "--purpose", "service_delivery", "--set", "iban=NL00BADIBAN12345", "--set", "company_name=111222333",
+        "subject",
+        "add",
+        "--purpose",
+        "service_delivery",
+        "--set",
+        "iban=NL00BADIBAN12345",
+        "--set",
+        "company_name=111222333",
     ]));
     assert!(!out.status.success());
     let err = stderr(&out);
@@ -200,7 +228,8 @@ impl Drop for Server {
 }
 
 fn start(mut cmd: Command) -> Server {
-    let mut child = cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child =
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let reader = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);

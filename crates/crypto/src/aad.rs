@@ -45,10 +45,7 @@ pub fn value(subject: &[u8; 16], field: &str, key_version: u32) -> Vec<u8> {
 /// Associated data for a subject's data key (version `key_version`) wrapped under the
 /// key-encryption key version `kek_version`:
 /// `"kluis.data_key.v1\0" ‖ subject ‖ u32be(key_version) ‖ u32be(kek_version)`.
-#[allow(
-    clippy::similar_names,
-    reason = "the two versions are named as in the key hierarchy"
-)]
+#[allow(clippy::similar_names, reason = "the two versions are named as in the key hierarchy")]
 pub fn data_key(subject: &[u8; 16], key_version: u32, kek_version: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(DATA_KEY.len() + 16 + 4 + 4);
     out.extend_from_slice(DATA_KEY);

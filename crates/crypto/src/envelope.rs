@@ -83,18 +83,12 @@ pub fn unwrap_key(kek: &SecretKey, wrapped: &[u8], aad: &[u8]) -> Result<SecretK
     let Ok(wrapped) = <&[u8; WRAPPED_LEN]>::try_from(wrapped) else {
         return Err(CryptoError::Integrity);
     };
-    let (&[version], rest) = wrapped
-        .split_first_chunk::<1>()
-        .ok_or(CryptoError::Integrity)?;
+    let (&[version], rest) = wrapped.split_first_chunk::<1>().ok_or(CryptoError::Integrity)?;
     if version != FORMAT_V1 {
         return Err(CryptoError::Integrity);
     }
-    let (nonce, rest) = rest
-        .split_first_chunk::<XNONCE_LEN>()
-        .ok_or(CryptoError::Integrity)?;
-    let (ciphertext, tag) = rest
-        .split_first_chunk::<KEY_LEN>()
-        .ok_or(CryptoError::Integrity)?;
+    let (nonce, rest) = rest.split_first_chunk::<XNONCE_LEN>().ok_or(CryptoError::Integrity)?;
+    let (ciphertext, tag) = rest.split_first_chunk::<KEY_LEN>().ok_or(CryptoError::Integrity)?;
     let tag = <&[u8; TAG_LEN]>::try_from(tag).map_err(|_| CryptoError::Integrity)?;
 
     // Decrypt straight into the new key's heap buffer; on failure it is wiped when dropped.
@@ -112,9 +106,7 @@ pub(crate) fn seal_with_nonce(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let total = SEAL_MIN_LEN
-        .checked_add(plaintext.len())
-        .ok_or(CryptoError::Encrypt)?;
+    let total = SEAL_MIN_LEN.checked_add(plaintext.len()).ok_or(CryptoError::Encrypt)?;
     let mut out = Vec::with_capacity(total);
     out.push(FORMAT_V1);
     out.extend_from_slice(nonce);
@@ -166,10 +158,7 @@ pub(crate) fn gcm_encrypt_in_place(
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN], CryptoError> {
     let cipher = Aes256Gcm::new(key.into());
-    cipher
-        .encrypt_inout_detached(nonce.into(), aad, buf.into())
-        .map(Into::into)
-        .map_err(|_| CryptoError::Encrypt)
+    cipher.encrypt_inout_detached(nonce.into(), aad, buf.into()).map(Into::into).map_err(|_| CryptoError::Encrypt)
 }
 
 /// AES-256-GCM decryption in place; `buf` is only trusted when this returns `Ok`.
@@ -181,9 +170,7 @@ pub(crate) fn gcm_decrypt_in_place(
     tag: &[u8; TAG_LEN],
 ) -> Result<(), CryptoError> {
     let cipher = Aes256Gcm::new(key.into());
-    cipher
-        .decrypt_inout_detached(nonce.into(), aad, buf.into(), tag.into())
-        .map_err(|_| CryptoError::Integrity)
+    cipher.decrypt_inout_detached(nonce.into(), aad, buf.into(), tag.into()).map_err(|_| CryptoError::Integrity)
 }
 
 /// XChaCha20-Poly1305 encryption in place; returns the tag.
@@ -194,10 +181,7 @@ pub(crate) fn xchacha_encrypt_in_place(
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN], CryptoError> {
     let cipher = XChaCha20Poly1305::new(key.into());
-    cipher
-        .encrypt_inout_detached(nonce.into(), aad, buf.into())
-        .map(Into::into)
-        .map_err(|_| CryptoError::Encrypt)
+    cipher.encrypt_inout_detached(nonce.into(), aad, buf.into()).map(Into::into).map_err(|_| CryptoError::Encrypt)
 }
 
 /// XChaCha20-Poly1305 decryption in place; `buf` is only trusted when this returns `Ok`.
@@ -209,7 +193,5 @@ pub(crate) fn xchacha_decrypt_in_place(
     tag: &[u8; TAG_LEN],
 ) -> Result<(), CryptoError> {
     let cipher = XChaCha20Poly1305::new(key.into());
-    cipher
-        .decrypt_inout_detached(nonce.into(), aad, buf.into(), tag.into())
-        .map_err(|_| CryptoError::Integrity)
+    cipher.decrypt_inout_detached(nonce.into(), aad, buf.into(), tag.into()).map_err(|_| CryptoError::Integrity)
 }

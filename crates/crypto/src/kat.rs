@@ -7,8 +7,8 @@
 //! this crate: a mismatch means stored data would become unreadable.
 
 use crate::envelope::{
-    gcm_decrypt_in_place, gcm_encrypt_in_place, seal_with_nonce, wrap_key_with_nonce,
-    xchacha_decrypt_in_place, xchacha_encrypt_in_place,
+    gcm_decrypt_in_place, gcm_encrypt_in_place, seal_with_nonce, wrap_key_with_nonce, xchacha_decrypt_in_place,
+    xchacha_encrypt_in_place,
 };
 use crate::primitives::{hkdf_sha256, hmac_sha256_finish, hmac_sha256_keyed};
 use crate::{BlindIndexer, CryptoError, SecretKey, aad, open, sha256, token_hash, unwrap_key};
@@ -52,26 +52,15 @@ fn rfc4231_hmac_sha256_case_2() {
 fn rfc5869_hkdf_sha256_case_1() {
     let mut okm = [0u8; 42];
     // Info split in two parts to check that the parts are concatenated.
-    hkdf_sha256(
-        &h("000102030405060708090a0b0c"),
-        &[0x0b; 22],
-        &[&h("f0f1f2f3f4"), &h("f5f6f7f8f9")],
-        &mut okm,
-    );
-    assert_eq!(
-        okm.to_vec(),
-        h("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
-    );
+    hkdf_sha256(&h("000102030405060708090a0b0c"), &[0x0b; 22], &[&h("f0f1f2f3f4"), &h("f5f6f7f8f9")], &mut okm);
+    assert_eq!(okm.to_vec(), h("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"));
 }
 
 // ---- FIPS 180-4 / NIST: SHA-256 --------------------------------------------------------
 
 #[test]
 fn sha256_abc() {
-    assert_eq!(
-        sha256(b"abc"),
-        arr("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    );
+    assert_eq!(sha256(b"abc"), arr("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
 }
 
 // ---- AES-256-GCM -----------------------------------------------------------------------
@@ -128,10 +117,7 @@ fn aes256gcm_known_answers() {
         let mut bad_tag = tag;
         bad_tag[0] ^= 1;
         let mut buf = h(v.ciphertext);
-        assert_eq!(
-            gcm_decrypt_in_place(&key, &nonce, &h(v.aad), &mut buf, &bad_tag),
-            Err(CryptoError::Integrity)
-        );
+        assert_eq!(gcm_decrypt_in_place(&key, &nonce, &h(v.aad), &mut buf, &bad_tag), Err(CryptoError::Integrity));
     }
 }
 
@@ -144,36 +130,27 @@ fn xchacha20poly1305_draft_a3_vector() {
     let aad = h("50515253c0c1c2c3c4c5c6c7");
     let plaintext = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip \
                       for the future, sunscreen would be it.";
-    let ciphertext = h(
-        "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb\
+    let ciphertext = h("bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb\
          731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452\
          2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9\
-         21f9664c97637da9768812f615c68b13b52e",
-    );
+         21f9664c97637da9768812f615c68b13b52e");
     let tag = arr::<16>("c0875924c1c7987947deafd8780acf49");
 
     let mut buf = plaintext.to_vec();
-    assert_eq!(
-        xchacha_encrypt_in_place(&key, &nonce, &aad, &mut buf).unwrap(),
-        tag
-    );
+    assert_eq!(xchacha_encrypt_in_place(&key, &nonce, &aad, &mut buf).unwrap(), tag);
     assert_eq!(buf, ciphertext);
     xchacha_decrypt_in_place(&key, &nonce, &aad, &mut buf, &tag).unwrap();
     assert_eq!(buf, plaintext);
 
     let mut buf = ciphertext.clone();
-    assert_eq!(
-        xchacha_decrypt_in_place(&key, &nonce, &aad[1..], &mut buf, &tag),
-        Err(CryptoError::Integrity)
-    );
+    assert_eq!(xchacha_decrypt_in_place(&key, &nonce, &aad[1..], &mut buf, &tag), Err(CryptoError::Integrity));
 }
 
 // ---- Frozen vectors of kluis's own formats ---------------------------------------------------
 
 const FROZEN_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-const FROZEN_SUBJECT: [u8; 16] = [
-    0x01, 0x8f, 0x3a, 0x5c, 0x7b, 0x2d, 0x7e, 0x4f, 0x9a, 0x10, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-];
+const FROZEN_SUBJECT: [u8; 16] =
+    [0x01, 0x8f, 0x3a, 0x5c, 0x7b, 0x2d, 0x7e, 0x4f, 0x9a, 0x10, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77];
 
 fn frozen_key() -> SecretKey {
     SecretKey::from_hex(FROZEN_KEY).unwrap()
@@ -195,13 +172,9 @@ fn frozen_seal() {
     let sealed = seal_with_nonce(&frozen_key(), &nonce, &aad, b"jan@example.nl").unwrap();
     let frozen = h(FROZEN_SEALED);
     assert_eq!(hex::encode(&sealed), FROZEN_SEALED);
-    assert_eq!(
-        *open(&frozen_key(), &aad, &frozen).unwrap(),
-        b"jan@example.nl"
-    );
+    assert_eq!(*open(&frozen_key(), &aad, &frozen).unwrap(), b"jan@example.nl");
 }
-const FROZEN_SEALED: &str =
-    "01a0a1a2a3a4a5a6a7a8a9aaab8c79126d20b363d21209e2fd69168f979e4330dd1b17f3700edebcf16a3c";
+const FROZEN_SEALED: &str = "01a0a1a2a3a4a5a6a7a8a9aaab8c79126d20b363d21209e2fd69168f979e4330dd1b17f3700edebcf16a3c";
 
 #[test]
 fn frozen_wrap() {

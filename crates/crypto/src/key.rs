@@ -83,12 +83,7 @@ impl SecretKey {
     /// domains give unrelated fingerprints, so one fingerprint reveals nothing about another.
     pub fn fingerprint(&self, domain: &str) -> [u8; 32] {
         let mut out = [0u8; 32];
-        hkdf_sha256(
-            FINGERPRINT_SALT,
-            &self.0[..],
-            &[FINGERPRINT_INFO_PREFIX, domain.as_bytes()],
-            &mut out,
-        );
+        hkdf_sha256(FINGERPRINT_SALT, &self.0[..], &[FINGERPRINT_INFO_PREFIX, domain.as_bytes()], &mut out);
         out
     }
 
@@ -147,26 +142,14 @@ mod tests {
     #[test]
     fn bad_key_formats_are_rejected_without_echo() {
         let secretish = "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-        for bad in [
-            "",
-            &HEX[..62],
-            &format!("{HEX}00"),
-            secretish,
-            &format!("{} {}", &HEX[..32], &HEX[32..62]),
-        ] {
+        for bad in ["", &HEX[..62], &format!("{HEX}00"), secretish, &format!("{} {}", &HEX[..32], &HEX[32..62])] {
             let err = SecretKey::from_hex(bad).unwrap_err();
             assert_eq!(err, CryptoError::KeyFormat);
             let shown = format!("{err} {err:?}");
             assert!(!shown.contains("0102030405"), "error echoed input: {shown}");
         }
-        assert_eq!(
-            SecretKey::from_slice(&[0u8; 31]).unwrap_err(),
-            CryptoError::KeyFormat
-        );
-        assert_eq!(
-            SecretKey::from_slice(&[0u8; 33]).unwrap_err(),
-            CryptoError::KeyFormat
-        );
+        assert_eq!(SecretKey::from_slice(&[0u8; 31]).unwrap_err(), CryptoError::KeyFormat);
+        assert_eq!(SecretKey::from_slice(&[0u8; 33]).unwrap_err(), CryptoError::KeyFormat);
     }
 
     #[test]

@@ -46,16 +46,10 @@ pub(crate) fn hmac_sha256_finish(keyed: &HmacSha256, message: &[u8]) -> [u8; 32]
 
 /// HKDF-SHA256 (RFC 5869) extract-then-expand into `okm`; `info` is the concatenation of
 /// its parts. `N` is checked at compile time against HKDF's 255-block output limit.
-pub(crate) fn hkdf_sha256<const N: usize>(
-    salt: &[u8],
-    ikm: &[u8],
-    info: &[&[u8]],
-    okm: &mut [u8; N],
-) {
+pub(crate) fn hkdf_sha256<const N: usize>(salt: &[u8], ikm: &[u8], info: &[&[u8]], okm: &mut [u8; N]) {
     const { assert!(N <= 255 * 32, "HKDF-SHA256 output is at most 8160 bytes") };
     let hkdf = hkdf::Hkdf::<Sha256>::new(Some(salt), ikm);
-    hkdf.expand_multi_info(info, okm)
-        .expect("output length is checked at compile time");
+    hkdf.expand_multi_info(info, okm).expect("output length is checked at compile time");
 }
 
 /// Fills `buf` from the operating system's random number generator.

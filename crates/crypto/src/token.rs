@@ -22,9 +22,7 @@ pub fn random_token() -> Result<Zeroizing<String>, CryptoError> {
     let mut raw = Zeroizing::new([0u8; TOKEN_BYTES]);
     fill_random(&mut raw[..])?;
     let mut body = Zeroizing::new([0u8; TOKEN_BODY_LEN]);
-    let written = URL_SAFE_NO_PAD
-        .encode_slice(&raw[..], &mut body[..])
-        .map_err(|_| CryptoError::Encrypt)?;
+    let written = URL_SAFE_NO_PAD.encode_slice(&raw[..], &mut body[..]).map_err(|_| CryptoError::Encrypt)?;
     let mut token = Zeroizing::new(String::with_capacity(TOKEN_PREFIX.len() + TOKEN_BODY_LEN));
     token.push_str(TOKEN_PREFIX);
     for &byte in body.iter().take(written) {
@@ -50,10 +48,7 @@ mod tests {
         let token = random_token().unwrap();
         assert_eq!(token.len(), 49);
         let body = token.strip_prefix("kluis_").unwrap();
-        assert!(
-            body.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        );
+        assert!(body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
         assert_ne!(*token, *random_token().unwrap());
     }

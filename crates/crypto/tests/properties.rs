@@ -1,9 +1,7 @@
 //! Property tests of the public envelope, associated-data and blind-index API: round trips,
 //! and that every kind of tampering or misbinding is caught as `Integrity`.
 
-use kluis_crypto::{
-    BlindIndexer, CryptoError, SecretKey, aad, ct_eq, open, seal, unwrap_key, wrap_key,
-};
+use kluis_crypto::{BlindIndexer, CryptoError, SecretKey, aad, ct_eq, open, seal, unwrap_key, wrap_key};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -244,11 +242,7 @@ fn every_bit_flip_is_caught() {
     for i in 0..sealed.len() * 8 {
         let mut bad = sealed.clone();
         bad[i / 8] ^= 1 << (i % 8);
-        assert_eq!(
-            open(&dek, &aad, &bad).unwrap_err(),
-            CryptoError::Integrity,
-            "bit {i}"
-        );
+        assert_eq!(open(&dek, &aad, &bad).unwrap_err(), CryptoError::Integrity, "bit {i}");
     }
     let kek = SecretKey::from_bytes([4; 32]);
     let aad = aad::data_key(&[1; 16], 1, 1);
@@ -256,26 +250,16 @@ fn every_bit_flip_is_caught() {
     for i in 0..wrapped.len() * 8 {
         let mut bad = wrapped.clone();
         bad[i / 8] ^= 1 << (i % 8);
-        assert_eq!(
-            unwrap_key(&kek, &bad, &aad).unwrap_err(),
-            CryptoError::Integrity,
-            "bit {i}"
-        );
+        assert_eq!(unwrap_key(&kek, &bad, &aad).unwrap_err(), CryptoError::Integrity, "bit {i}");
     }
 }
 
 #[test]
 fn fresh_nonces_make_sealings_differ() {
     let dek = SecretKey::from_bytes([5; 32]);
-    assert_ne!(
-        seal(&dek, b"", b"same").unwrap(),
-        seal(&dek, b"", b"same").unwrap()
-    );
+    assert_ne!(seal(&dek, b"", b"same").unwrap(), seal(&dek, b"", b"same").unwrap());
     let kek = SecretKey::from_bytes([6; 32]);
-    assert_ne!(
-        wrap_key(&kek, &dek, b"").unwrap(),
-        wrap_key(&kek, &dek, b"").unwrap()
-    );
+    assert_ne!(wrap_key(&kek, &dek, b"").unwrap(), wrap_key(&kek, &dek, b"").unwrap());
 }
 
 #[test]
@@ -283,12 +267,7 @@ fn debug_output_never_shows_key_hex() {
     let key = SecretKey::generate().unwrap();
     let hex = key.to_hex();
     let indexer = BlindIndexer::new(&key, &["email", "bsn"]);
-    for shown in [
-        format!("{key:?}"),
-        format!("{key:#?}"),
-        format!("{indexer:?}"),
-        format!("{indexer:#?}"),
-    ] {
+    for shown in [format!("{key:?}"), format!("{key:#?}"), format!("{indexer:?}"), format!("{indexer:#?}")] {
         assert!(!shown.contains(hex.as_str()), "{shown}");
         assert!(!shown.contains(&hex[..16]), "{shown}");
         assert!(!shown.to_lowercase().contains(&hex[..16]), "{shown}");

@@ -49,10 +49,7 @@ impl fmt::Display for SubjectKind {
 impl FromStr for SubjectKind {
     type Err = UnknownSubjectKind;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SubjectKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(UnknownSubjectKind)
+        SubjectKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or(UnknownSubjectKind)
     }
 }
 

@@ -69,7 +69,13 @@ impl FieldProblem {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>, detail_nl: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+        detail_nl: impl Into<String>,
+    ) -> Self {
         ApiError { status, code, title, detail: detail.into(), detail_nl: detail_nl.into(), errors: Vec::new() }
     }
 

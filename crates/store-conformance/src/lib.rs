@@ -44,9 +44,8 @@ impl TestDb {
 /// A fresh SQLite store in a new temporary directory.
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("create a temporary directory");
-    let store = kluis_store_sqlite::open(&dir.path().join(kluis_store_sqlite::DATABASE_FILE))
-        .await
-        .expect("open SQLite store");
+    let store =
+        kluis_store_sqlite::open(&dir.path().join(kluis_store_sqlite::DATABASE_FILE)).await.expect("open SQLite store");
     TestDb { store, backend: Backend::Sqlite, dir: Some(dir), url: None }
 }
 
@@ -81,7 +80,10 @@ pub async fn fresh_postgres_url() -> Option<String> {
     let name = format!("kluis_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL test cluster");
     // The name is ours (a UUID), not input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create a test database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
     conn.close().await.ok();
     Some(with_database(&admin, &name))
 }

@@ -13,8 +13,8 @@ use std::task::Poll;
 use kluis_domain::audit::{Action, AuditContext, AuditEvent, Outcome};
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredKek, StoredValue,
-    SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
+    Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredKek, StoredValue, SubjectChange,
+    SubjectRecord, TokenRecord, WrappedDataKey,
 };
 
 /// A fixed point in time (2023-11-14), so records compare exactly.
@@ -28,10 +28,7 @@ const ALL: u32 = 100_000;
 pub const ADMIN_TOKEN_HASH: [u8; 32] = [0x42; 32];
 
 fn ctx(request: &str) -> AuditContext {
-    AuditContext {
-        request_id: Some(request.to_owned()),
-        ..AuditContext::system()
-    }
+    AuditContext { request_id: Some(request.to_owned()), ..AuditContext::system() }
 }
 
 /// A distinguishable audit event (`request` ends up in its encoding).
@@ -44,16 +41,8 @@ fn keyring_record() -> KeyringRecord {
         root_fingerprint: [0x11; 32],
         index_key_wrapped: vec![0x22; 73],
         keks: vec![
-            StoredKek {
-                version: 1,
-                wrapped: vec![0x33; 73],
-                created_at: T0,
-            },
-            StoredKek {
-                version: 2,
-                wrapped: vec![0x34; 73],
-                created_at: T1,
-            },
+            StoredKek { version: 1, wrapped: vec![0x33; 73], created_at: T0 },
+            StoredKek { version: 2, wrapped: vec![0x34; 73], created_at: T1 },
         ],
     }
 }
@@ -72,28 +61,17 @@ fn admin_token() -> TokenRecord {
 /// Initialises `store` with the suite's keyring (subjects reference KEK versions 1 and 2).
 async fn initialised<S: Store>(store: &S) {
     store
-        .initialise(
-            &keyring_record(),
-            &admin_token(),
-            &[event(Action::KeyringInit, None, "init")],
-        )
+        .initialise(&keyring_record(), &admin_token(), &[event(Action::KeyringInit, None, "init")])
         .await
         .unwrap_or_else(|e| panic!("{}: initialise a fresh store: {e}", store.backend()));
 }
 
 fn value(field: &str, ciphertext: &[u8]) -> StoredValue {
-    StoredValue {
-        field: field.to_owned(),
-        key_version: 1,
-        ciphertext: ciphertext.to_vec(),
-    }
+    StoredValue { field: field.to_owned(), key_version: 1, ciphertext: ciphertext.to_vec() }
 }
 
 fn entry(index: &str, digest: &[u8]) -> IndexEntry {
-    IndexEntry {
-        index: index.to_owned(),
-        digest: digest.to_vec(),
-    }
+    IndexEntry { index: index.to_owned(), digest: digest.to_vec() }
 }
 
 /// A subject with values given out of field order, and one index entry per value.
@@ -102,35 +80,18 @@ fn new_subject(tag: u8) -> NewSubject {
         id: SubjectId::generate(),
         kind: SubjectKind::ContactPerson,
         created_at: T0,
-        data_key: WrappedDataKey {
-            key_version: 1,
-            kek_version: 2,
-            wrapped: vec![tag; 73],
-        },
-        values: vec![
-            value("phone", &[tag, 3, 3]),
-            value("email", &[tag, 1, 1]),
-            value("iban", &[tag, 2, 2]),
-        ],
-        index: vec![
-            entry("email", &[tag; 32]),
-            entry("iban", &[tag.wrapping_add(1); 32]),
-        ],
+        data_key: WrappedDataKey { key_version: 1, kek_version: 2, wrapped: vec![tag; 73] },
+        values: vec![value("phone", &[tag, 3, 3]), value("email", &[tag, 1, 1]), value("iban", &[tag, 2, 2])],
+        index: vec![entry("email", &[tag; 32]), entry("iban", &[tag.wrapping_add(1); 32])],
     }
 }
 
 async fn counts<S: Store>(store: &S) -> Counts {
-    store
-        .counts()
-        .await
-        .unwrap_or_else(|e| panic!("{}: counts: {e}", store.backend()))
+    store.counts().await.unwrap_or_else(|e| panic!("{}: counts: {e}", store.backend()))
 }
 
 async fn load<S: Store>(store: &S, id: SubjectId) -> Option<SubjectRecord> {
-    store
-        .load_subject(id)
-        .await
-        .unwrap_or_else(|e| panic!("{}: load_subject: {e}", store.backend()))
+    store.load_subject(id).await.unwrap_or_else(|e| panic!("{}: load_subject: {e}", store.backend()))
 }
 
 async fn audit_log<S: Store>(store: &S) -> Vec<(i64, Vec<u8>)> {
@@ -147,10 +108,7 @@ async fn audit_log<S: Store>(store: &S) -> Vec<(i64, Vec<u8>)> {
 fn assert_dense(backend: &str, log: &[(i64, Vec<u8>)]) {
     let seqs: Vec<i64> = log.iter().map(|(seq, _)| *seq).collect();
     let want: Vec<i64> = (0..).take(log.len()).collect();
-    assert_eq!(
-        seqs, want,
-        "{backend}: audit sequence numbers must be dense from 0"
-    );
+    assert_eq!(seqs, want, "{backend}: audit sequence numbers must be dense from 0");
 }
 
 async fn find<S: Store>(store: &S, entry: &IndexEntry) -> Vec<SubjectId> {
@@ -167,89 +125,31 @@ async fn find<S: Store>(store: &S, entry: &IndexEntry) -> Vec<SubjectId> {
 /// events; a second `initialise` is refused and changes nothing.
 pub async fn keyring_lifecycle<S: Store>(store: S) {
     let b = store.backend();
-    store
-        .ping()
-        .await
-        .unwrap_or_else(|e| panic!("{b}: ping: {e}"));
-    assert_eq!(
-        store.keyring().await.expect("keyring"),
-        None,
-        "{b}: a fresh store has no keyring"
-    );
-    assert_eq!(
-        counts(&store).await,
-        Counts::default(),
-        "{b}: a fresh store is empty"
-    );
+    store.ping().await.unwrap_or_else(|e| panic!("{b}: ping: {e}"));
+    assert_eq!(store.keyring().await.expect("keyring"), None, "{b}: a fresh store has no keyring");
+    assert_eq!(counts(&store).await, Counts::default(), "{b}: a fresh store is empty");
 
     let record = keyring_record();
     let token = admin_token();
-    let events = [
-        event(Action::KeyringInit, None, "i1"),
-        event(Action::TokenCreate, None, "i2"),
-    ];
-    store
-        .initialise(&record, &token, &events)
-        .await
-        .expect("first initialise");
-    assert_eq!(
-        store.keyring().await.expect("keyring"),
-        Some(record.clone()),
-        "{b}: keyring round trip"
-    );
-    assert_eq!(
-        store.token_by_hash(&token.hash).await.expect("token"),
-        Some(token.clone()),
-        "{b}: token stored"
-    );
+    let events = [event(Action::KeyringInit, None, "i1"), event(Action::TokenCreate, None, "i2")];
+    store.initialise(&record, &token, &events).await.expect("first initialise");
+    assert_eq!(store.keyring().await.expect("keyring"), Some(record.clone()), "{b}: keyring round trip");
+    assert_eq!(store.token_by_hash(&token.hash).await.expect("token"), Some(token.clone()), "{b}: token stored");
     let log = audit_log(&store).await;
-    assert_eq!(
-        log,
-        vec![(0, events[0].encode()), (1, events[1].encode())],
-        "{b}: init events appended in order"
-    );
+    assert_eq!(log, vec![(0, events[0].encode()), (1, events[1].encode())], "{b}: init events appended in order");
 
     let other = KeyringRecord {
         root_fingerprint: [0x99; 32],
         index_key_wrapped: vec![0x98; 73],
-        keks: vec![StoredKek {
-            version: 1,
-            wrapped: vec![0x97; 73],
-            created_at: T1,
-        }],
+        keks: vec![StoredKek { version: 1, wrapped: vec![0x97; 73], created_at: T1 }],
     };
-    let other_token = TokenRecord {
-        id: TokenId::generate(),
-        hash: [0x77; 32],
-        ..admin_token()
-    };
+    let other_token = TokenRecord { id: TokenId::generate(), hash: [0x77; 32], ..admin_token() };
     let before = counts(&store).await;
-    let again = store
-        .initialise(
-            &other,
-            &other_token,
-            &[event(Action::KeyringInit, None, "i3")],
-        )
-        .await;
-    assert!(
-        matches!(again, Err(StoreError::AlreadyInitialised)),
-        "{b}: second initialise: {again:?}"
-    );
-    assert_eq!(
-        store.keyring().await.expect("keyring"),
-        Some(record),
-        "{b}: keyring unchanged"
-    );
-    assert_eq!(
-        store.token_by_hash(&token.hash).await.expect("token"),
-        Some(token),
-        "{b}: first token kept"
-    );
-    assert_eq!(
-        store.token_by_hash(&other_token.hash).await.expect("token"),
-        None,
-        "{b}: second token not stored"
-    );
+    let again = store.initialise(&other, &other_token, &[event(Action::KeyringInit, None, "i3")]).await;
+    assert!(matches!(again, Err(StoreError::AlreadyInitialised)), "{b}: second initialise: {again:?}");
+    assert_eq!(store.keyring().await.expect("keyring"), Some(record), "{b}: keyring unchanged");
+    assert_eq!(store.token_by_hash(&token.hash).await.expect("token"), Some(token), "{b}: first token kept");
+    assert_eq!(store.token_by_hash(&other_token.hash).await.expect("token"), None, "{b}: second token not stored");
     assert_eq!(audit_log(&store).await, log, "{b}: audit log unchanged");
     assert_eq!(counts(&store).await, before, "{b}: counts unchanged");
 }
@@ -257,58 +157,25 @@ pub async fn keyring_lifecycle<S: Store>(store: S) {
 /// `token_by_hash` finds the stored token by its hash and nothing for another hash.
 pub async fn token_by_hash<S: Store>(store: S) {
     let b = store.backend();
-    let token = TokenRecord {
-        revoked_at: Some(T1),
-        ..admin_token()
-    };
-    store
-        .initialise(&keyring_record(), &token, &[])
-        .await
-        .expect("initialise");
-    let found = store
-        .token_by_hash(&ADMIN_TOKEN_HASH)
-        .await
-        .expect("token_by_hash");
-    assert_eq!(
-        found,
-        Some(token),
-        "{b}: token found by hash (revoked ones too, with revoked_at)"
-    );
+    let token = TokenRecord { revoked_at: Some(T1), ..admin_token() };
+    store.initialise(&keyring_record(), &token, &[]).await.expect("initialise");
+    let found = store.token_by_hash(&ADMIN_TOKEN_HASH).await.expect("token_by_hash");
+    assert_eq!(found, Some(token), "{b}: token found by hash (revoked ones too, with revoked_at)");
     let mut unknown = ADMIN_TOKEN_HASH;
     unknown[31] ^= 1;
-    assert_eq!(
-        store.token_by_hash(&unknown).await.expect("token_by_hash"),
-        None,
-        "{b}: unknown hash"
-    );
-    assert_eq!(
-        store.token_by_hash(&[0; 32]).await.expect("token_by_hash"),
-        None,
-        "{b}: zero hash"
-    );
+    assert_eq!(store.token_by_hash(&unknown).await.expect("token_by_hash"), None, "{b}: unknown hash");
+    assert_eq!(store.token_by_hash(&[0; 32]).await.expect("token_by_hash"), None, "{b}: zero hash");
 }
 
 /// create/load round trip; a duplicate id is refused and changes nothing.
 pub async fn create_and_load<S: Store>(store: S) {
     let b = store.backend();
     initialised(&store).await;
-    assert_eq!(
-        load(&store, SubjectId::generate()).await,
-        None,
-        "{b}: unknown subject"
-    );
+    assert_eq!(load(&store, SubjectId::generate()).await, None, "{b}: unknown subject");
     let subject = new_subject(7);
-    store
-        .create_subject(
-            &subject,
-            &event(Action::SubjectCreate, Some(subject.id), "c1"),
-        )
-        .await
-        .expect("create");
+    store.create_subject(&subject, &event(Action::SubjectCreate, Some(subject.id), "c1")).await.expect("create");
 
-    let record = load(&store, subject.id)
-        .await
-        .expect("created subject loads");
+    let record = load(&store, subject.id).await.expect("created subject loads");
     let mut sorted = subject.values.clone();
     sorted.sort_by(|a, b| a.field.cmp(&b.field));
     let want = SubjectRecord {
@@ -320,54 +187,23 @@ pub async fn create_and_load<S: Store>(store: S) {
         data_key: subject.data_key.clone(),
         values: sorted,
     };
-    assert_eq!(
-        record, want,
-        "{b}: round trip (values sorted by field, revision 1)"
-    );
+    assert_eq!(record, want, "{b}: round trip (values sorted by field, revision 1)");
     let fields: Vec<&str> = record.values.iter().map(|v| v.field.as_str()).collect();
-    assert_eq!(
-        fields,
-        ["email", "iban", "phone"],
-        "{b}: values sorted by field"
-    );
+    assert_eq!(fields, ["email", "iban", "phone"], "{b}: values sorted by field");
     let after_create = counts(&store).await;
     assert_eq!(
-        (
-            after_create.subjects,
-            after_create.values,
-            after_create.index_entries,
-            after_create.audit_events
-        ),
+        (after_create.subjects, after_create.values, after_create.index_entries, after_create.audit_events),
         (1, 3, 2, 2),
         "{b}: counts after create"
     );
 
     let mut duplicate = new_subject(8);
     duplicate.id = subject.id;
-    let result = store
-        .create_subject(
-            &duplicate,
-            &event(Action::SubjectCreate, Some(subject.id), "c2"),
-        )
-        .await;
-    assert!(
-        matches!(result, Err(StoreError::Duplicate)),
-        "{b}: duplicate id: {result:?}"
-    );
-    assert_eq!(
-        load(&store, subject.id).await,
-        Some(want),
-        "{b}: duplicate changed nothing"
-    );
-    assert_eq!(
-        counts(&store).await,
-        after_create,
-        "{b}: duplicate added nothing (values, index, audit)"
-    );
-    assert!(
-        find(&store, &duplicate.index[0]).await.is_empty(),
-        "{b}: duplicate's index entry not stored"
-    );
+    let result = store.create_subject(&duplicate, &event(Action::SubjectCreate, Some(subject.id), "c2")).await;
+    assert!(matches!(result, Err(StoreError::Duplicate)), "{b}: duplicate id: {result:?}");
+    assert_eq!(load(&store, subject.id).await, Some(want), "{b}: duplicate changed nothing");
+    assert_eq!(counts(&store).await, after_create, "{b}: duplicate added nothing (values, index, audit)");
+    assert!(find(&store, &duplicate.index[0]).await.is_empty(), "{b}: duplicate's index entry not stored");
 }
 
 /// `read_subject` appends exactly one event, built by the closure from what it read.
@@ -375,13 +211,7 @@ pub async fn read_subject_audits<S: Store>(store: S) {
     let b = store.backend();
     initialised(&store).await;
     let subject = new_subject(3);
-    store
-        .create_subject(
-            &subject,
-            &event(Action::SubjectCreate, Some(subject.id), "r0"),
-        )
-        .await
-        .expect("create");
+    store.create_subject(&subject, &event(Action::SubjectCreate, Some(subject.id), "r0")).await.expect("create");
     let before = audit_log(&store).await;
 
     let mut seen: Option<Option<SubjectRecord>> = None;
@@ -395,27 +225,12 @@ pub async fn read_subject_audits<S: Store>(store: S) {
         .expect("read_subject");
     let record = record.expect("existing subject is returned");
     assert_eq!(record.id, subject.id, "{b}: read the right subject");
-    assert_eq!(
-        seen,
-        Some(Some(record.clone())),
-        "{b}: the closure saw the record that was returned"
-    );
-    assert_eq!(
-        Some(record),
-        load(&store, subject.id).await,
-        "{b}: read returns what load returns"
-    );
+    assert_eq!(seen, Some(Some(record.clone())), "{b}: the closure saw the record that was returned");
+    assert_eq!(Some(record), load(&store, subject.id).await, "{b}: read returns what load returns");
 
     let missing = SubjectId::generate();
     let mut seen_missing: Option<Option<SubjectRecord>> = None;
-    let missing_event = ctx("r2").event(
-        T0,
-        Action::SubjectRead,
-        Some(missing),
-        &[],
-        &[],
-        Outcome::NotFound,
-    );
+    let missing_event = ctx("r2").event(T0, Action::SubjectRead, Some(missing), &[], &[], Outcome::NotFound);
     let none = store
         .read_subject(missing, |r| {
             seen_missing = Some(r.cloned());
@@ -424,34 +239,15 @@ pub async fn read_subject_audits<S: Store>(store: S) {
         .await
         .expect("read_subject of a missing subject");
     assert_eq!(none, None, "{b}: missing subject");
-    assert_eq!(
-        seen_missing,
-        Some(None),
-        "{b}: the closure was told the subject is missing"
-    );
+    assert_eq!(seen_missing, Some(None), "{b}: the closure was told the subject is missing");
 
     let log = audit_log(&store).await;
     assert_dense(b, &log);
     assert_eq!(log.len(), before.len() + 2, "{b}: one event per read");
-    assert_eq!(
-        log[..before.len()],
-        before[..],
-        "{b}: earlier events untouched"
-    );
-    assert_eq!(
-        log[before.len()].1,
-        read_event.encode(),
-        "{b}: the closure's event is stored"
-    );
-    assert_eq!(
-        log[before.len() + 1].1,
-        missing_event.encode(),
-        "{b}: the not-found event is stored"
-    );
-    let tail = store
-        .audit_events(log[before.len()].0, 1)
-        .await
-        .expect("audit_events window");
+    assert_eq!(log[..before.len()], before[..], "{b}: earlier events untouched");
+    assert_eq!(log[before.len()].1, read_event.encode(), "{b}: the closure's event is stored");
+    assert_eq!(log[before.len() + 1].1, missing_event.encode(), "{b}: the not-found event is stored");
+    let tail = store.audit_events(log[before.len()].0, 1).await.expect("audit_events window");
     assert_eq!(tail.len(), 1, "{b}: limit honoured");
     assert_eq!(tail[0].event, read_event.encode(), "{b}: from honoured");
 }
@@ -466,55 +262,33 @@ pub async fn find_subjects_by_index<S: Store>(store: S) {
     for tag in [10, 20, 30] {
         let mut subject = new_subject(tag);
         subject.index.push(shared.clone());
-        store
-            .create_subject(
-                &subject,
-                &event(Action::SubjectCreate, Some(subject.id), "f"),
-            )
-            .await
-            .expect("create");
+        store.create_subject(&subject, &event(Action::SubjectCreate, Some(subject.id), "f")).await.expect("create");
         ids.push(subject.id);
     }
     let other = new_subject(40);
-    store
-        .create_subject(&other, &event(Action::SubjectCreate, Some(other.id), "f"))
-        .await
-        .expect("create");
+    store.create_subject(&other, &event(Action::SubjectCreate, Some(other.id), "f")).await.expect("create");
     let before = audit_log(&store).await;
 
     let mut seen = Vec::new();
     let found = store
         .find_subjects(&shared, |records| {
             seen = records.iter().map(|r| r.id).collect();
-            records
-                .iter()
-                .map(|r| event(Action::SubjectFind, Some(r.id), "find"))
-                .collect()
+            records.iter().map(|r| event(Action::SubjectFind, Some(r.id), "find")).collect()
         })
         .await
         .expect("find_subjects");
     let mut found_ids: Vec<SubjectId> = found.iter().map(|r| r.id).collect();
     found_ids.sort();
     ids.sort();
-    assert_eq!(
-        found_ids, ids,
-        "{b}: all subjects sharing the digest, not the other one"
-    );
+    assert_eq!(found_ids, ids, "{b}: all subjects sharing the digest, not the other one");
     assert_eq!(seen.len(), 3, "{b}: the closure saw every match");
     for record in &found {
-        assert_eq!(
-            Some(record),
-            load(&store, record.id).await.as_ref(),
-            "{b}: found records are complete"
-        );
+        assert_eq!(Some(record), load(&store, record.id).await.as_ref(), "{b}: found records are complete");
     }
     let log = audit_log(&store).await;
     assert_dense(b, &log);
     let appended: Vec<Vec<u8>> = log[before.len()..].iter().map(|(_, e)| e.clone()).collect();
-    let want: Vec<Vec<u8>> = seen
-        .iter()
-        .map(|id| event(Action::SubjectFind, Some(*id), "find").encode())
-        .collect();
+    let want: Vec<Vec<u8>> = seen.iter().map(|id| event(Action::SubjectFind, Some(*id), "find").encode()).collect();
     assert_eq!(appended, want, "{b}: one event per match, as built");
 
     // Same digest under another index name, and a near-miss digest: no match, closure still runs.
@@ -526,28 +300,12 @@ pub async fn find_subjects_by_index<S: Store>(store: S) {
         })
         .await
         .expect("find_subjects");
-    assert!(
-        wrong_index.is_empty() && closure_ran,
-        "{b}: the index name is part of the key"
-    );
+    assert!(wrong_index.is_empty() && closure_ran, "{b}: the index name is part of the key");
     let mut near = shared.digest.clone();
     near[0] ^= 0x80;
-    assert!(
-        find(&store, &entry("postcode_house_number", &near))
-            .await
-            .is_empty(),
-        "{b}: near-miss digest"
-    );
-    assert_eq!(
-        find(&store, &other.index[0]).await,
-        vec![other.id],
-        "{b}: the other subject by its own entry"
-    );
-    assert_eq!(
-        audit_log(&store).await.len(),
-        log.len() + 1,
-        "{b}: the miss event was appended"
-    );
+    assert!(find(&store, &entry("postcode_house_number", &near)).await.is_empty(), "{b}: near-miss digest");
+    assert_eq!(find(&store, &other.index[0]).await, vec![other.id], "{b}: the other subject by its own entry");
+    assert_eq!(audit_log(&store).await.len(), log.len() + 1, "{b}: the miss event was appended");
 }
 
 /// `update_subject` sets, replaces and removes values and replaces the index wholesale; a stale
@@ -557,88 +315,39 @@ pub async fn update_subject<S: Store>(store: S) {
     let b = store.backend();
     initialised(&store).await;
     let subject = new_subject(5);
-    store
-        .create_subject(
-            &subject,
-            &event(Action::SubjectCreate, Some(subject.id), "u0"),
-        )
-        .await
-        .expect("create");
+    store.create_subject(&subject, &event(Action::SubjectCreate, Some(subject.id), "u0")).await.expect("create");
     let bystander = new_subject(6);
-    store
-        .create_subject(
-            &bystander,
-            &event(Action::SubjectCreate, Some(bystander.id), "u0"),
-        )
-        .await
-        .expect("create");
+    store.create_subject(&bystander, &event(Action::SubjectCreate, Some(bystander.id), "u0")).await.expect("create");
     let bystander_before = load(&store, bystander.id).await;
 
-    let new_index = vec![
-        entry("email", &[0x55; 32]),
-        entry("customer_number", &[0x56; 32]),
-    ];
+    let new_index = vec![entry("email", &[0x55; 32]), entry("customer_number", &[0x56; 32])];
     let change = SubjectChange {
         id: subject.id,
         expected_revision: 1,
         updated_at: T1,
-        set: vec![
-            value("email", b"new email"),
-            value("last_name", b"new field"),
-        ],
+        set: vec![value("email", b"new email"), value("last_name", b"new field")],
         remove: vec!["phone".to_owned()],
         index: new_index.clone(),
     };
-    store
-        .update_subject(
-            &change,
-            &event(Action::SubjectUpdate, Some(subject.id), "u1"),
-        )
-        .await
-        .expect("update");
+    store.update_subject(&change, &event(Action::SubjectUpdate, Some(subject.id), "u1")).await.expect("update");
     let record = load(&store, subject.id).await.expect("still there");
     assert_eq!(record.revision, 2, "{b}: revision incremented");
-    assert_eq!(
-        (record.created_at, record.updated_at),
-        (T0, T1),
-        "{b}: timestamps"
-    );
+    assert_eq!((record.created_at, record.updated_at), (T0, T1), "{b}: timestamps");
     assert_eq!(record.data_key, subject.data_key, "{b}: data key unchanged");
     assert_eq!(
         record.values,
-        vec![
-            value("email", b"new email"),
-            value("iban", &[5, 2, 2]),
-            value("last_name", b"new field")
-        ],
+        vec![value("email", b"new email"), value("iban", &[5, 2, 2]), value("last_name", b"new field")],
         "{b}: email replaced, last_name set, iban kept, phone removed"
     );
     for old in &subject.index {
-        assert!(
-            find(&store, old).await.is_empty(),
-            "{b}: old index entry {} gone",
-            old.index
-        );
+        assert!(find(&store, old).await.is_empty(), "{b}: old index entry {} gone", old.index);
     }
     for new in &new_index {
-        assert_eq!(
-            find(&store, new).await,
-            vec![subject.id],
-            "{b}: new index entry {} found",
-            new.index
-        );
+        assert_eq!(find(&store, new).await, vec![subject.id], "{b}: new index entry {} found", new.index);
     }
     let after = counts(&store).await;
-    assert_eq!(
-        (after.values, after.index_entries),
-        (6, 4),
-        "{b}: counts after update"
-    );
-    assert_eq!(
-        load(&store, bystander.id).await,
-        bystander_before,
-        "{b}: other subject untouched"
-    );
+    assert_eq!((after.values, after.index_entries), (6, 4), "{b}: counts after update");
+    assert_eq!(load(&store, bystander.id).await, bystander_before, "{b}: other subject untouched");
 
     let stale = SubjectChange {
         expected_revision: 1,
@@ -647,55 +356,17 @@ pub async fn update_subject<S: Store>(store: S) {
         index: vec![entry("email", &[0x66; 32])],
         ..change.clone()
     };
-    let result = store
-        .update_subject(
-            &stale,
-            &event(Action::SubjectUpdate, Some(subject.id), "u2"),
-        )
-        .await;
-    assert!(
-        matches!(result, Err(StoreError::Conflict(id)) if id == subject.id),
-        "{b}: stale revision: {result:?}"
-    );
-    assert_eq!(
-        load(&store, subject.id).await,
-        Some(record),
-        "{b}: conflict changed nothing"
-    );
-    assert_eq!(
-        find(&store, &new_index[0]).await,
-        vec![subject.id],
-        "{b}: conflict kept the index"
-    );
-    assert!(
-        find(&store, &stale.index[0]).await.is_empty(),
-        "{b}: conflict wrote no index entry"
-    );
-    assert_eq!(
-        counts(&store).await,
-        after,
-        "{b}: conflict appended no audit event"
-    );
+    let result = store.update_subject(&stale, &event(Action::SubjectUpdate, Some(subject.id), "u2")).await;
+    assert!(matches!(result, Err(StoreError::Conflict(id)) if id == subject.id), "{b}: stale revision: {result:?}");
+    assert_eq!(load(&store, subject.id).await, Some(record), "{b}: conflict changed nothing");
+    assert_eq!(find(&store, &new_index[0]).await, vec![subject.id], "{b}: conflict kept the index");
+    assert!(find(&store, &stale.index[0]).await.is_empty(), "{b}: conflict wrote no index entry");
+    assert_eq!(counts(&store).await, after, "{b}: conflict appended no audit event");
 
-    let unknown = SubjectChange {
-        id: SubjectId::generate(),
-        ..change
-    };
-    let result = store
-        .update_subject(
-            &unknown,
-            &event(Action::SubjectUpdate, Some(unknown.id), "u3"),
-        )
-        .await;
-    assert!(
-        matches!(result, Err(StoreError::NotFound(id)) if id == unknown.id),
-        "{b}: unknown id: {result:?}"
-    );
-    assert_eq!(
-        counts(&store).await,
-        after,
-        "{b}: not-found changed nothing"
-    );
+    let unknown = SubjectChange { id: SubjectId::generate(), ..change };
+    let result = store.update_subject(&unknown, &event(Action::SubjectUpdate, Some(unknown.id), "u3")).await;
+    assert!(matches!(result, Err(StoreError::NotFound(id)) if id == unknown.id), "{b}: unknown id: {result:?}");
+    assert_eq!(counts(&store).await, after, "{b}: not-found changed nothing");
 }
 
 /// `erase_subject` deletes the subject, its values and index entries, records it in the ledger,
@@ -705,22 +376,10 @@ pub async fn erase_subject<S: Store>(store: S) {
     let b = store.backend();
     initialised(&store).await;
     let subject = new_subject(9);
-    store
-        .create_subject(
-            &subject,
-            &event(Action::SubjectCreate, Some(subject.id), "e0"),
-        )
-        .await
-        .expect("create");
+    store.create_subject(&subject, &event(Action::SubjectCreate, Some(subject.id), "e0")).await.expect("create");
     let keep = new_subject(10);
-    store
-        .create_subject(&keep, &event(Action::SubjectCreate, Some(keep.id), "e0"))
-        .await
-        .expect("create");
-    assert!(
-        !store.is_erased(subject.id).await.expect("is_erased"),
-        "{b}: not erased yet"
-    );
+    store.create_subject(&keep, &event(Action::SubjectCreate, Some(keep.id), "e0")).await.expect("create");
+    assert!(!store.is_erased(subject.id).await.expect("is_erased"), "{b}: not erased yet");
     let before = counts(&store).await;
 
     let mut told = None;
@@ -732,27 +391,13 @@ pub async fn erase_subject<S: Store>(store: S) {
         .await
         .expect("erase");
     assert!(erased, "{b}: erasing an existing subject returns true");
-    assert_eq!(
-        told,
-        Some(true),
-        "{b}: the closure was told the subject existed"
-    );
+    assert_eq!(told, Some(true), "{b}: the closure was told the subject existed");
     assert_eq!(load(&store, subject.id).await, None, "{b}: subject gone");
     for entry in &subject.index {
-        assert!(
-            find(&store, entry).await.is_empty(),
-            "{b}: index entry {} gone",
-            entry.index
-        );
+        assert!(find(&store, entry).await.is_empty(), "{b}: index entry {} gone", entry.index);
     }
-    assert!(
-        store.is_erased(subject.id).await.expect("is_erased"),
-        "{b}: in the erasure ledger"
-    );
-    assert!(
-        !store.is_erased(keep.id).await.expect("is_erased"),
-        "{b}: other subject not in the ledger"
-    );
+    assert!(store.is_erased(subject.id).await.expect("is_erased"), "{b}: in the erasure ledger");
+    assert!(!store.is_erased(keep.id).await.expect("is_erased"), "{b}: other subject not in the ledger");
     let after = counts(&store).await;
     let want = Counts {
         subjects: before.subjects - 1,
@@ -766,48 +411,23 @@ pub async fn erase_subject<S: Store>(store: S) {
         audit_log(&store).await.last().map(|(_, e)| e.clone()),
         Some(event(Action::SubjectErase, Some(subject.id), "e1").encode())
     );
-    assert!(
-        load(&store, keep.id).await.is_some(),
-        "{b}: other subject kept"
-    );
-    assert_eq!(
-        find(&store, &keep.index[0]).await,
-        vec![keep.id],
-        "{b}: other subject's index kept"
-    );
+    assert!(load(&store, keep.id).await.is_some(), "{b}: other subject kept");
+    assert_eq!(find(&store, &keep.index[0]).await, vec![keep.id], "{b}: other subject's index kept");
 
     let mut told_again = None;
     let again = store
         .erase_subject(subject.id, T1, |existed| {
             told_again = Some(existed);
-            ctx("e2").event(
-                T1,
-                Action::SubjectErase,
-                Some(subject.id),
-                &[],
-                &[],
-                Outcome::NotFound,
-            )
+            ctx("e2").event(T1, Action::SubjectErase, Some(subject.id), &[], &[], Outcome::NotFound)
         })
         .await
         .expect("second erase");
     assert!(!again, "{b}: second erase returns false");
-    assert_eq!(
-        told_again,
-        Some(false),
-        "{b}: the closure was told the subject did not exist"
-    );
+    assert_eq!(told_again, Some(false), "{b}: the closure was told the subject did not exist");
     let final_counts = counts(&store).await;
     assert_eq!(final_counts.erasures, 1, "{b}: ledger entry not duplicated");
-    assert_eq!(
-        final_counts.audit_events,
-        after.audit_events + 1,
-        "{b}: the second erase is audited too"
-    );
-    assert!(
-        store.is_erased(subject.id).await.expect("is_erased"),
-        "{b}: still in the ledger"
-    );
+    assert_eq!(final_counts.audit_events, after.audit_events + 1, "{b}: the second erase is audited too");
+    assert!(store.is_erased(subject.id).await.expect("is_erased"), "{b}: still in the ledger");
 }
 
 /// Polls every future to completion on the current task. The futures still run concurrently
@@ -831,10 +451,7 @@ async fn join_all<F: Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
         if busy { Poll::Pending } else { Poll::Ready(()) }
     })
     .await;
-    outputs
-        .into_iter()
-        .map(|o| o.expect("every future completed"))
-        .collect()
+    outputs.into_iter().map(|o| o.expect("every future completed")).collect()
 }
 
 const TASKS: usize = 8;
@@ -842,11 +459,7 @@ const ROUNDS: usize = 25;
 
 /// One concurrent worker: a mix of single appends, batch appends and audited reads. Returns the
 /// encodings of the events it appended.
-async fn audit_worker<S: Store>(
-    store: S,
-    task: usize,
-    subject: SubjectId,
-) -> Result<Vec<Vec<u8>>, StoreError> {
+async fn audit_worker<S: Store>(store: S, task: usize, subject: SubjectId) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut appended = Vec::new();
     for round in 0..ROUNDS {
         let tag = format!("t{task}-r{round}");
@@ -883,18 +496,10 @@ pub async fn audit_sequence_under_concurrency<S: Store>(store: S) {
     let b = store.backend();
     initialised(&store).await;
     let subject = new_subject(1);
-    store
-        .create_subject(
-            &subject,
-            &event(Action::SubjectCreate, Some(subject.id), "s0"),
-        )
-        .await
-        .expect("create");
+    store.create_subject(&subject, &event(Action::SubjectCreate, Some(subject.id), "s0")).await.expect("create");
     let before = audit_log(&store).await;
 
-    let workers: Vec<_> = (0..TASKS)
-        .map(|t| Box::pin(audit_worker(store.clone(), t, subject.id)))
-        .collect();
+    let workers: Vec<_> = (0..TASKS).map(|t| Box::pin(audit_worker(store.clone(), t, subject.id))).collect();
     let mut expected: BTreeSet<Vec<u8>> = before.iter().map(|(_, e)| e.clone()).collect();
     for result in join_all(workers).await {
         let appended = result.unwrap_or_else(|e| panic!("{b}: a concurrent append failed: {e}"));
@@ -903,42 +508,21 @@ pub async fn audit_sequence_under_concurrency<S: Store>(store: S) {
 
     let log = audit_log(&store).await;
     assert_dense(b, &log);
-    assert_eq!(
-        log.len(),
-        expected.len(),
-        "{b}: no event lost or duplicated"
-    );
+    assert_eq!(log.len(), expected.len(), "{b}: no event lost or duplicated");
     let stored: BTreeSet<Vec<u8>> = log.iter().map(|(_, e)| e.clone()).collect();
     assert_eq!(stored.len(), log.len(), "{b}: every event stored once");
-    assert_eq!(
-        stored, expected,
-        "{b}: exactly the appended events are stored"
-    );
-    assert_eq!(
-        counts(&store).await.audit_events,
-        i64::try_from(log.len()).expect("small"),
-        "{b}: count matches"
-    );
+    assert_eq!(stored, expected, "{b}: exactly the appended events are stored");
+    assert_eq!(counts(&store).await.audit_events, i64::try_from(log.len()).expect("small"), "{b}: count matches");
     // A batch's two events are adjacent and in order.
     for (seq, bytes) in &log {
         let text = String::from_utf8_lossy(bytes);
         if text.contains("-a\"") {
-            let next = log
-                .iter()
-                .find(|(s, _)| *s == seq + 1)
-                .map(|(_, e)| String::from_utf8_lossy(e).into_owned());
+            let next = log.iter().find(|(s, _)| *s == seq + 1).map(|(_, e)| String::from_utf8_lossy(e).into_owned());
             let want = text.replace("-a\"", "-b\"");
-            assert_eq!(
-                next.as_deref(),
-                Some(want.as_str()),
-                "{b}: batch at seq {seq} split or reordered"
-            );
+            assert_eq!(next.as_deref(), Some(want.as_str()), "{b}: batch at seq {seq} split or reordered");
         }
     }
-    assert!(
-        log.len() > before.len() + TASKS * ROUNDS,
-        "{b}: the workers appended events"
-    );
+    assert!(log.len() > before.len() + TASKS * ROUNDS, "{b}: the workers appended events");
 }
 
 /// Fail-closed audit (DESIGN §4.4): when the audit append fails, the change it belongs to rolls
@@ -950,35 +534,17 @@ pub async fn audit_failure_rolls_back<S: Store, F: AsyncFn(bool)>(store: S, sabo
     let b = store.backend();
     initialised(&store).await;
     let subject = new_subject(12);
-    store
-        .create_subject(
-            &subject,
-            &event(Action::SubjectCreate, Some(subject.id), "x0"),
-        )
-        .await
-        .expect("create");
+    store.create_subject(&subject, &event(Action::SubjectCreate, Some(subject.id), "x0")).await.expect("create");
     let record = load(&store, subject.id).await;
     let before = counts(&store).await;
     let log = audit_log(&store).await;
 
     sabotage(true).await;
     let fresh = new_subject(13);
-    let created = store
-        .create_subject(&fresh, &event(Action::SubjectCreate, Some(fresh.id), "x1"))
-        .await;
-    assert!(
-        created.is_err(),
-        "{b}: create must fail when its audit event cannot be stored"
-    );
-    assert_eq!(
-        load(&store, fresh.id).await,
-        None,
-        "{b}: the failed create left no subject"
-    );
-    assert!(
-        find(&store, &fresh.index[0]).await.is_empty(),
-        "{b}: the failed create left no index entry"
-    );
+    let created = store.create_subject(&fresh, &event(Action::SubjectCreate, Some(fresh.id), "x1")).await;
+    assert!(created.is_err(), "{b}: create must fail when its audit event cannot be stored");
+    assert_eq!(load(&store, fresh.id).await, None, "{b}: the failed create left no subject");
+    assert!(find(&store, &fresh.index[0]).await.is_empty(), "{b}: the failed create left no index entry");
 
     let change = SubjectChange {
         id: subject.id,
@@ -988,71 +554,22 @@ pub async fn audit_failure_rolls_back<S: Store, F: AsyncFn(bool)>(store: S, sabo
         remove: vec!["iban".to_owned()],
         index: Vec::new(),
     };
-    let updated = store
-        .update_subject(
-            &change,
-            &event(Action::SubjectUpdate, Some(subject.id), "x2"),
-        )
-        .await;
-    assert!(
-        updated.is_err(),
-        "{b}: update must fail when its audit event cannot be stored"
-    );
-    let read = store
-        .read_subject(subject.id, |_| {
-            event(Action::SubjectRead, Some(subject.id), "x3")
-        })
-        .await;
-    assert!(
-        read.is_err(),
-        "{b}: a read whose audit event cannot be stored must return no data"
-    );
-    let found = store
-        .find_subjects(&subject.index[0], |_| {
-            vec![event(Action::SubjectFind, None, "x4")]
-        })
-        .await;
-    assert!(
-        found.is_err(),
-        "{b}: a find whose audit event cannot be stored must return no data"
-    );
-    let erased = store
-        .erase_subject(subject.id, T1, |_| {
-            event(Action::SubjectErase, Some(subject.id), "x5")
-        })
-        .await;
-    assert!(
-        erased.is_err(),
-        "{b}: erase must fail when its audit event cannot be stored"
-    );
-    let appended = store
-        .append_audit(&[event(Action::IntegrityFailure, None, "x6")])
-        .await;
-    assert!(
-        appended.is_err(),
-        "{b}: append_audit must report the failure"
-    );
+    let updated = store.update_subject(&change, &event(Action::SubjectUpdate, Some(subject.id), "x2")).await;
+    assert!(updated.is_err(), "{b}: update must fail when its audit event cannot be stored");
+    let read = store.read_subject(subject.id, |_| event(Action::SubjectRead, Some(subject.id), "x3")).await;
+    assert!(read.is_err(), "{b}: a read whose audit event cannot be stored must return no data");
+    let found = store.find_subjects(&subject.index[0], |_| vec![event(Action::SubjectFind, None, "x4")]).await;
+    assert!(found.is_err(), "{b}: a find whose audit event cannot be stored must return no data");
+    let erased = store.erase_subject(subject.id, T1, |_| event(Action::SubjectErase, Some(subject.id), "x5")).await;
+    assert!(erased.is_err(), "{b}: erase must fail when its audit event cannot be stored");
+    let appended = store.append_audit(&[event(Action::IntegrityFailure, None, "x6")]).await;
+    assert!(appended.is_err(), "{b}: append_audit must report the failure");
     sabotage(false).await;
 
-    assert_eq!(
-        load(&store, subject.id).await,
-        record,
-        "{b}: failed update and erase changed nothing"
-    );
-    assert!(
-        !store.is_erased(subject.id).await.expect("is_erased"),
-        "{b}: failed erase wrote no ledger entry"
-    );
-    assert_eq!(
-        find(&store, &subject.index[1]).await,
-        vec![subject.id],
-        "{b}: index intact"
-    );
-    assert_eq!(
-        counts(&store).await,
-        before,
-        "{b}: nothing changed, no audit event appended"
-    );
+    assert_eq!(load(&store, subject.id).await, record, "{b}: failed update and erase changed nothing");
+    assert!(!store.is_erased(subject.id).await.expect("is_erased"), "{b}: failed erase wrote no ledger entry");
+    assert_eq!(find(&store, &subject.index[1]).await, vec![subject.id], "{b}: index intact");
+    assert_eq!(counts(&store).await, before, "{b}: nothing changed, no audit event appended");
     let after = audit_log(&store).await;
     assert_dense(b, &after);
     assert_eq!(after[..log.len()], log[..], "{b}: earlier events untouched");
@@ -1062,9 +579,6 @@ pub async fn audit_failure_rolls_back<S: Store, F: AsyncFn(bool)>(store: S, sabo
         .create_subject(&fresh, &event(Action::SubjectCreate, Some(fresh.id), "x7"))
         .await
         .expect("create after repair");
-    assert!(
-        load(&store, fresh.id).await.is_some(),
-        "{b}: create works after repair"
-    );
+    assert!(load(&store, fresh.id).await.is_some(), "{b}: create works after repair");
     assert_dense(b, &audit_log(&store).await);
 }

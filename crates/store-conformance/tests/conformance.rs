@@ -43,16 +43,8 @@ async fn block_next_audit_seq(pool: &AnyPool, block: bool) {
     } else {
         "DELETE FROM audit_events WHERE seq = (SELECT size FROM audit_head WHERE id = 1) AND event = $1"
     };
-    let done = sqlx::query(sql)
-        .bind(b"planted by the test".to_vec())
-        .execute(pool)
-        .await
-        .expect("sabotage SQL");
-    assert_eq!(
-        done.rows_affected(),
-        1,
-        "the sabotage row was planted or removed"
-    );
+    let done = sqlx::query(sql).bind(b"planted by the test".to_vec()).execute(pool).await.expect("sabotage SQL");
+    assert_eq!(done.rows_affected(), 1, "the sabotage row was planted or removed");
 }
 
 async fn audit_failure_rolls_back(db: &TestDb) {

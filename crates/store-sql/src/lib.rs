@@ -11,8 +11,8 @@ use kluis_store::{
     Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredAuditEvent, StoredKek, StoredValue,
     SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
 };
-use sqlx::any::AnyRow;
 use sqlx::AnyPool;
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
 pub use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -209,9 +209,8 @@ impl Store for SqlStore {
                 _ => index_key = Some(value),
             }
         }
-        let root_fingerprint: [u8; 32] = fingerprint
-            .and_then(|f| f.try_into().ok())
-            .ok_or_else(|| corrupt("root fingerprint"))?;
+        let root_fingerprint: [u8; 32] =
+            fingerprint.and_then(|f| f.try_into().ok()).ok_or_else(|| corrupt("root fingerprint"))?;
         let index_key_wrapped = index_key.ok_or_else(|| corrupt("index key"))?;
         let keks = sqlx::query("SELECT version, wrapped, created_at FROM keks ORDER BY version")
             .fetch_all(&self.pool)
@@ -264,16 +263,18 @@ impl Store for SqlStore {
                 .await
                 .map_err(|e| backend(&e))?;
         }
-        sqlx::query("INSERT INTO tokens (id, name, hash, role, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(admin_token.id.to_string())
-            .bind(&admin_token.name)
-            .bind(admin_token.hash.to_vec())
-            .bind(&admin_token.role)
-            .bind(admin_token.created_at.as_millis())
-            .bind(admin_token.revoked_at.map(Timestamp::as_millis))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| backend(&e))?;
+        sqlx::query(
+            "INSERT INTO tokens (id, name, hash, role, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(admin_token.id.to_string())
+        .bind(&admin_token.name)
+        .bind(admin_token.hash.to_vec())
+        .bind(&admin_token.role)
+        .bind(admin_token.created_at.as_millis())
+        .bind(admin_token.revoked_at.map(Timestamp::as_millis))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| backend(&e))?;
         Self::append_in(&mut tx, audit).await?;
         tx.commit().await.map_err(|e| backend(&e))
     }
@@ -344,18 +345,17 @@ impl Store for SqlStore {
         F: FnOnce(&[SubjectRecord]) -> Vec<AuditEvent> + Send,
     {
         let mut tx = self.begin_write().await?;
-        let ids: Vec<String> = sqlx::query(
-            "SELECT subject_id FROM blind_index WHERE index_name = $1 AND digest = $2 ORDER BY subject_id",
-        )
-        .bind(&entry.index)
-        .bind(&entry.digest)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| backend(&e))?
-        .iter()
-        .map(|r| r.try_get("subject_id"))
-        .collect::<Result<_, _>>()
-        .map_err(|e| backend(&e))?;
+        let ids: Vec<String> =
+            sqlx::query("SELECT subject_id FROM blind_index WHERE index_name = $1 AND digest = $2 ORDER BY subject_id")
+                .bind(&entry.index)
+                .bind(&entry.digest)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| backend(&e))?
+                .iter()
+                .map(|r| r.try_get("subject_id"))
+                .collect::<Result<_, _>>()
+                .map_err(|e| backend(&e))?;
         let mut records = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(record) = Self::load_in(&mut tx, subject_id(&id)?).await? {
@@ -371,15 +371,14 @@ impl Store for SqlStore {
     async fn update_subject(&self, change: &SubjectChange, audit: &AuditEvent) -> Result<(), StoreError> {
         let id = change.id.to_string();
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE subjects SET revision = revision + 1, updated_at = $1 WHERE id = $2 AND revision = $3",
-        )
-        .bind(change.updated_at.as_millis())
-        .bind(&id)
-        .bind(change.expected_revision)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| backend(&e))?;
+        let updated =
+            sqlx::query("UPDATE subjects SET revision = revision + 1, updated_at = $1 WHERE id = $2 AND revision = $3")
+                .bind(change.updated_at.as_millis())
+                .bind(&id)
+                .bind(change.expected_revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| backend(&e))?;
         if updated.rows_affected() == 0 {
             let exists = sqlx::query("SELECT 1 AS one FROM subjects WHERE id = $1")
                 .bind(&id)
@@ -414,7 +413,9 @@ impl Store for SqlStore {
     {
         let id_text = id.to_string();
         let mut tx = self.begin_write().await?;
-        for table in ["DELETE FROM blind_index WHERE subject_id = $1", "DELETE FROM subject_values WHERE subject_id = $1"] {
+        for table in
+            ["DELETE FROM blind_index WHERE subject_id = $1", "DELETE FROM subject_values WHERE subject_id = $1"]
+        {
             sqlx::query(table).bind(&id_text).execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
         // Deleting the row destroys the only copy of the wrapped data key: crypto-shredding.

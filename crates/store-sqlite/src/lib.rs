@@ -13,11 +13,8 @@ pub use kluis_store_sql::SqlStore as Store;
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "kluis.db";
 
-static SQLITE: Dialect = Dialect {
-    name: "sqlite",
-    begin_write: "BEGIN IMMEDIATE",
-    after_erase: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
-};
+static SQLITE: Dialect =
+    Dialect { name: "sqlite", begin_write: "BEGIN IMMEDIATE", after_erase: Some("PRAGMA wal_checkpoint(TRUNCATE)") };
 
 /// Applied to every new connection. `journal_mode` persists in the file; the rest are per
 /// connection, so they are set every time.
@@ -66,10 +63,7 @@ pub async fn open(path: &Path) -> Result<SqlStore, OpenError> {
         .connect(&url_for(path))
         .await
         .map_err(|source| OpenError::Connect { path: display.clone(), source })?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(|source| OpenError::Migrate { path: display, source })?;
+    MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path: display, source })?;
     tracing::debug!(path = %path.display(), "sqlite store open");
     Ok(SqlStore::new(pool, &SQLITE))
 }

@@ -152,29 +152,50 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn token_by_hash(&self, hash: &[u8; 32]) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
 
     /// Creates a subject with its values and index entries.
-    fn create_subject(&self, subject: &NewSubject, audit: &AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_subject(
+        &self,
+        subject: &NewSubject,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Loads a subject without auditing: for recomputing derived data inside an audited change.
     fn load_subject(&self, id: SubjectId) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send;
 
     /// Reads a subject for a caller. `audit` is called with the record (or `None`) and returns the
     /// event to commit before the record is handed out.
-    fn read_subject<F>(&self, id: SubjectId, audit: F) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send
+    fn read_subject<F>(
+        &self,
+        id: SubjectId,
+        audit: F,
+    ) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send
     where
         F: FnOnce(Option<&SubjectRecord>) -> AuditEvent + Send;
 
     /// Finds subjects by a blind-index digest, appending the events `audit` builds from the matches.
-    fn find_subjects<F>(&self, entry: &IndexEntry, audit: F) -> impl Future<Output = Result<Vec<SubjectRecord>, StoreError>> + Send
+    fn find_subjects<F>(
+        &self,
+        entry: &IndexEntry,
+        audit: F,
+    ) -> impl Future<Output = Result<Vec<SubjectRecord>, StoreError>> + Send
     where
         F: FnOnce(&[SubjectRecord]) -> Vec<AuditEvent> + Send;
 
     /// Applies a change if the subject is still at `expected_revision`.
-    fn update_subject(&self, change: &SubjectChange, audit: &AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn update_subject(
+        &self,
+        change: &SubjectChange,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Erases a subject: its wrapped data key, values and index entries are deleted and the erasure
     /// is written to the erasure ledger, all with the event `audit` builds from whether the subject
     /// existed. Returns whether it existed.
-    fn erase_subject<F>(&self, id: SubjectId, erased_at: Timestamp, audit: F) -> impl Future<Output = Result<bool, StoreError>> + Send
+    fn erase_subject<F>(
+        &self,
+        id: SubjectId,
+        erased_at: Timestamp,
+        audit: F,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send
     where
         F: FnOnce(bool) -> AuditEvent + Send;
 
@@ -185,7 +206,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn append_audit(&self, events: &[AuditEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Audit events with `seq >= from`, at most `limit`.
-    fn audit_events(&self, from: i64, limit: u32) -> impl Future<Output = Result<Vec<StoredAuditEvent>, StoreError>> + Send;
+    fn audit_events(
+        &self,
+        from: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredAuditEvent>, StoreError>> + Send;
 
     /// Number of subjects, index entries and values held, for health output and tests.
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;

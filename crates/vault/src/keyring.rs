@@ -80,10 +80,8 @@ impl Keyring {
                 .map_err(|_| VaultError::KeyringCorrupt(format!("key-encryption key version {}", stored.version)))?;
             keks.insert(stored.version, kek);
         }
-        let current_kek = *keks
-            .keys()
-            .next_back()
-            .ok_or_else(|| VaultError::KeyringCorrupt("no key-encryption key".into()))?;
+        let current_kek =
+            *keks.keys().next_back().ok_or_else(|| VaultError::KeyringCorrupt("no key-encryption key".into()))?;
         let index_master = unwrap_key(root, &record.index_key_wrapped, &aad::index_key())
             .map_err(|_| VaultError::KeyringCorrupt("blind-index key".into()))?;
         Ok(Keyring { keks, current_kek, indexer: BlindIndexer::new(&index_master, &index_names()) })

@@ -17,8 +17,8 @@ use kluis_store::{
 };
 use zeroize::Zeroizing;
 
-pub use kluis_store::Store;
 pub use keyring::{Keyring, short_fingerprint};
+pub use kluis_store::Store;
 
 /// Generation of freshly created data keys.
 const FIRST_DATA_KEY_VERSION: u32 = 1;
@@ -129,7 +129,10 @@ impl<S: Store> Clone for Vault<S> {
 
 impl<S: Store> std::fmt::Debug for Vault<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("backend", &self.store.backend()).field("keyring", &self.keyring).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("backend", &self.store.backend())
+            .field("keyring", &self.keyring)
+            .finish_non_exhaustive()
     }
 }
 
@@ -171,7 +174,12 @@ impl<S: Store> Vault<S> {
     }
 
     /// Opens an initialised database, refusing a root key that does not match it.
-    pub async fn open(store: S, root: &SecretKey, catalogue: Catalogue, clock: Arc<dyn Clock>) -> Result<Self, VaultError> {
+    pub async fn open(
+        store: S,
+        root: &SecretKey,
+        catalogue: Catalogue,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, VaultError> {
         let record = store.keyring().await?.ok_or(VaultError::NotInitialised)?;
         let keyring = Keyring::open(root, &record)?;
         Ok(Vault { store, keyring: Arc::new(keyring), catalogue: Arc::new(catalogue), clock })
@@ -207,7 +215,13 @@ impl<S: Store> Vault<S> {
         index_terms(values).iter().map(|(index, term)| self.digest(*index, term)).collect()
     }
 
-    fn seal_value(id: SubjectId, dek: &SecretKey, key_version: u32, field: &str, value: &str) -> Result<StoredValue, VaultError> {
+    fn seal_value(
+        id: SubjectId,
+        dek: &SecretKey,
+        key_version: u32,
+        field: &str,
+        value: &str,
+    ) -> Result<StoredValue, VaultError> {
         Ok(StoredValue {
             field: field.to_owned(),
             key_version,
@@ -218,7 +232,8 @@ impl<S: Store> Vault<S> {
     fn unwrap_data_key(&self, id: SubjectId, key: &WrappedDataKey) -> Result<SecretKey, VaultError> {
         let integrity = || VaultError::Integrity { subject: id, field: None };
         let kek = self.keyring.kek(key.kek_version).ok_or_else(integrity)?;
-        unwrap_key(kek, &key.wrapped, &aad::data_key(id.as_bytes(), key.key_version, key.kek_version)).map_err(|_| integrity())
+        unwrap_key(kek, &key.wrapped, &aad::data_key(id.as_bytes(), key.key_version, key.kek_version))
+            .map_err(|_| integrity())
     }
 
     /// Decrypts a record. Any failed authentication is an integrity error, never data.
@@ -230,8 +245,9 @@ impl<S: Store> Vault<S> {
             if stored.key_version != record.data_key.key_version {
                 return Err(integrity());
             }
-            let bytes = open(&dek, &aad::value(record.id.as_bytes(), &stored.field, stored.key_version), &stored.ciphertext)
-                .map_err(|_| integrity())?;
+            let bytes =
+                open(&dek, &aad::value(record.id.as_bytes(), &stored.field, stored.key_version), &stored.ciphertext)
+                    .map_err(|_| integrity())?;
             let text = String::from_utf8(bytes.to_vec()).map_err(|_| integrity())?;
             values.insert(stored.field.clone(), Plaintext(Zeroizing::new(text)));
         }
@@ -249,7 +265,8 @@ impl<S: Store> Vault<S> {
         if let VaultError::Integrity { subject, field } = error {
             tracing::error!(subject = %subject, field = field.as_deref().unwrap_or("-"), "integrity check failed");
             let fields: Vec<&str> = field.iter().map(String::as_str).collect();
-            let event = ctx.event(self.clock.now(), Action::IntegrityFailure, Some(*subject), &fields, &[], Outcome::Success);
+            let event =
+                ctx.event(self.clock.now(), Action::IntegrityFailure, Some(*subject), &fields, &[], Outcome::Success);
             if let Err(e) = self.store.append_audit(&[event]).await {
                 tracing::error!(error = %e, "could not audit an integrity failure");
             }
@@ -282,7 +299,8 @@ impl<S: Store> Vault<S> {
         let now = self.clock.now();
         let dek = SecretKey::generate()?;
         let kek_version = self.keyring.current_kek_version();
-        let kek = self.keyring.kek(kek_version).ok_or_else(|| VaultError::KeyringCorrupt("current KEK missing".into()))?;
+        let kek =
+            self.keyring.kek(kek_version).ok_or_else(|| VaultError::KeyringCorrupt("current KEK missing".into()))?;
         let data_key = WrappedDataKey {
             key_version: FIRST_DATA_KEY_VERSION,
             kek_version,
@@ -294,13 +312,26 @@ impl<S: Store> Vault<S> {
         }
         let index = self.index_entries(parsed.iter().map(|(def, value)| (def.name, value)))?;
         let fields: Vec<&str> = parsed.iter().map(|(def, _)| def.name).collect();
-        let event = ctx.event(now, Action::SubjectCreate, Some(id), &fields, &categories_of(&self.catalogue, &fields), Outcome::Success);
+        let event = ctx.event(
+            now,
+            Action::SubjectCreate,
+            Some(id),
+            &fields,
+            &categories_of(&self.catalogue, &fields),
+            Outcome::Success,
+        );
         let subject = NewSubject { id, kind, created_at: now, data_key, values, index };
         self.store.create_subject(&subject, &event).await?;
         Ok(id)
     }
 
-    fn read_event(&self, ctx: &AuditContext, action: Action, id: SubjectId, record: Option<&SubjectRecord>) -> AuditEvent {
+    fn read_event(
+        &self,
+        ctx: &AuditContext,
+        action: Action,
+        id: SubjectId,
+        record: Option<&SubjectRecord>,
+    ) -> AuditEvent {
         let now = self.clock.now();
         match record {
             Some(r) => {
@@ -322,7 +353,12 @@ impl<S: Store> Vault<S> {
     }
 
     /// Finds subjects by an indexed field (`raw` holds one value, or postcode and house number).
-    pub async fn find_subjects(&self, ctx: &AuditContext, index: IndexName, raw: &[&str]) -> Result<Vec<Subject>, VaultError> {
+    pub async fn find_subjects(
+        &self,
+        ctx: &AuditContext,
+        index: IndexName,
+        raw: &[&str],
+    ) -> Result<Vec<Subject>, VaultError> {
         let term = lookup_term(&self.catalogue, index, raw).map_err(VaultError::InvalidLookup)?;
         let entry = self.digest(index, &term)?;
         let records = self
@@ -330,7 +366,14 @@ impl<S: Store> Vault<S> {
             .find_subjects(&entry, |records| {
                 if records.is_empty() {
                     let fields = index.fields();
-                    vec![ctx.event(self.clock.now(), Action::SubjectFind, None, fields, &categories_of(&self.catalogue, fields), Outcome::NotFound)]
+                    vec![ctx.event(
+                        self.clock.now(),
+                        Action::SubjectFind,
+                        None,
+                        fields,
+                        &categories_of(&self.catalogue, fields),
+                        Outcome::NotFound,
+                    )]
                 } else {
                     records.iter().map(|r| self.read_event(ctx, Action::SubjectFind, r.id, Some(r))).collect()
                 }
@@ -354,7 +397,8 @@ impl<S: Store> Vault<S> {
         if changes.is_empty() {
             return Err(VaultError::EmptyChange);
         }
-        let sets: Vec<(&str, &str)> = changes.iter().filter_map(|(f, v)| v.as_deref().map(|v| (f.as_str(), v))).collect();
+        let sets: Vec<(&str, &str)> =
+            changes.iter().filter_map(|(f, v)| v.as_deref().map(|v| (f.as_str(), v))).collect();
         let mut errors: Vec<ValueError> = match self.catalogue.parse_values(sets.iter().copied()) {
             Ok(_) => Vec::new(),
             Err(ValidationErrors(errors)) => errors,
@@ -399,7 +443,14 @@ impl<S: Store> Vault<S> {
         let index = self.index_entries(after.iter().map(|(f, v)| (f.as_str(), v)))?;
         let mut fields: Vec<&str> = changes.iter().map(|(f, _)| f.as_str()).collect();
         fields.sort_unstable();
-        let event = ctx.event(self.clock.now(), Action::SubjectUpdate, Some(id), &fields, &categories_of(&self.catalogue, &fields), Outcome::Success);
+        let event = ctx.event(
+            self.clock.now(),
+            Action::SubjectUpdate,
+            Some(id),
+            &fields,
+            &categories_of(&self.catalogue, &fields),
+            Outcome::Success,
+        );
         let change = SubjectChange {
             id,
             expected_revision: record.revision,

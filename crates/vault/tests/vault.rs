@@ -2,10 +2,7 @@
 //! names `sqlite_<case>` and `postgres_<case>`). Tampering, erasure and at-rest checks look at the
 //! raw tables through the store's own pool.
 
-#![allow(
-    clippy::too_many_lines,
-    reason = "each case is one scenario, read top to bottom"
-)]
+#![allow(clippy::too_many_lines, reason = "each case is one scenario, read top to bottom")]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -75,34 +72,19 @@ impl Fixture {
 async fn fixture(backend: Backend) -> Option<Fixture> {
     let db = fresh(backend).await?;
     let root = SecretKey::generate().expect("root key");
-    let (vault, token) = Vault::initialise(
-        db.store.clone(),
-        &root,
-        Catalogue::dutch_it_provider(),
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("initialise the vault");
-    Some(Fixture {
-        db,
-        vault,
-        root,
-        token,
-    })
+    let (vault, token) =
+        Vault::initialise(db.store.clone(), &root, Catalogue::dutch_it_provider(), Arc::new(SystemClock))
+            .await
+            .expect("initialise the vault");
+    Some(Fixture { db, vault, root, token })
 }
 
 fn ctx() -> AuditContext {
-    AuditContext {
-        actor: Actor::Cli("tester".to_owned()),
-        ..AuditContext::system()
-    }
+    AuditContext { actor: Actor::Cli("tester".to_owned()), ..AuditContext::system() }
 }
 
 fn input(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(f, v)| ((*f).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(f, v)| ((*f).to_owned(), (*v).to_owned())).collect()
 }
 
 /// Jan, typed sloppily; [`jan_normalised`] is what the vault must store.
@@ -146,33 +128,19 @@ fn piet() -> Vec<(String, String)> {
 }
 
 fn plain(subject: &Subject) -> BTreeMap<String, String> {
-    subject
-        .values
-        .iter()
-        .map(|(f, v)| (f.clone(), v.as_str().to_owned()))
-        .collect()
+    subject.values.iter().map(|(f, v)| (f.clone(), v.as_str().to_owned())).collect()
 }
 
 async fn create(f: &Fixture, values: &[(String, String)]) -> SubjectId {
-    f.vault
-        .create_subject(&ctx(), SubjectKind::Customer, values)
-        .await
-        .expect("create subject")
+    f.vault.create_subject(&ctx(), SubjectKind::Customer, values).await.expect("create subject")
 }
 
 async fn get(f: &Fixture, id: SubjectId) -> Result<BTreeMap<String, String>, VaultError> {
     f.vault.get_subject(&ctx(), id).await.map(|s| plain(&s))
 }
 
-async fn find_ids(
-    f: &Fixture,
-    index: IndexName,
-    raw: &[&str],
-) -> Result<Vec<SubjectId>, VaultError> {
-    f.vault
-        .find_subjects(&ctx(), index, raw)
-        .await
-        .map(|found| found.iter().map(|s| s.id).collect())
+async fn find_ids(f: &Fixture, index: IndexName, raw: &[&str]) -> Result<Vec<SubjectId>, VaultError> {
+    f.vault.find_subjects(&ctx(), index, raw).await.map(|found| found.iter().map(|s| s.id).collect())
 }
 
 async fn counts(f: &Fixture) -> Counts {
@@ -182,28 +150,16 @@ async fn counts(f: &Fixture) -> Counts {
 /// 32 lowercase letters, unique per call: canaries must contain no digit runs (a BSN-shaped run
 /// would be refused) and must not occur anywhere by chance.
 fn unique_letters() -> String {
-    SubjectId::generate()
-        .as_bytes()
-        .iter()
-        .flat_map(|b| [b >> 4, b & 0x0f])
-        .map(|n| char::from(b'a' + n))
-        .collect()
+    SubjectId::generate().as_bytes().iter().flat_map(|b| [b >> 4, b & 0x0f]).map(|n| char::from(b'a' + n)).collect()
 }
 
 /// A valid Dutch IBAN with a unique 10-digit account number.
 fn unique_nl_iban() -> String {
-    let account: String = SubjectId::generate().as_bytes()[6..]
-        .iter()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
+    let account: String = SubjectId::generate().as_bytes()[6..].iter().map(|b| char::from(b'0' + b % 10)).collect();
     let rearranged = format!("KLUI{account}NL00");
     let remainder = rearranged.chars().fold(0_u32, |acc, c| {
         let v = c.to_digit(36).expect("alphanumeric");
-        if v >= 10 {
-            (acc * 100 + v) % 97
-        } else {
-            (acc * 10 + v) % 97
-        }
+        if v >= 10 { (acc * 100 + v) % 97 } else { (acc * 10 + v) % 97 }
     });
     format!("NL{:02}KLUI{account}", 98 - remainder)
 }
@@ -221,15 +177,13 @@ async fn ciphertext(pool: &AnyPool, id: SubjectId, field: &str) -> Vec<u8> {
 }
 
 async fn set_ciphertext(pool: &AnyPool, id: SubjectId, field: &str, bytes: &[u8]) {
-    let done = sqlx::query(
-        "UPDATE subject_values SET ciphertext = $1 WHERE subject_id = $2 AND field = $3",
-    )
-    .bind(bytes.to_vec())
-    .bind(id.to_string())
-    .bind(field)
-    .execute(pool)
-    .await
-    .expect("write a ciphertext");
+    let done = sqlx::query("UPDATE subject_values SET ciphertext = $1 WHERE subject_id = $2 AND field = $3")
+        .bind(bytes.to_vec())
+        .bind(id.to_string())
+        .bind(field)
+        .execute(pool)
+        .await
+        .expect("write a ciphertext");
     assert_eq!(done.rows_affected(), 1, "tampered with exactly one value");
 }
 
@@ -253,23 +207,17 @@ async fn set_wrapped_key(pool: &AnyPool, id: SubjectId, bytes: &[u8]) {
 }
 
 async fn execute(pool: &AnyPool, sql: &'static str, id: SubjectId) {
-    let done = sqlx::query(sql)
-        .bind(id.to_string())
-        .execute(pool)
-        .await
-        .expect("raw SQL");
+    let done = sqlx::query(sql).bind(id.to_string()).execute(pool).await.expect("raw SQL");
     assert!(done.rows_affected() >= 1, "raw SQL changed a row: {sql}");
 }
 
 async fn rows_for(pool: &AnyPool, table: &str, column: &str, id: SubjectId) -> i64 {
-    sqlx::query(AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1"
-    )))
-    .bind(id.to_string())
-    .fetch_one(pool)
-    .await
-    .and_then(|r| r.try_get("n"))
-    .expect("count rows")
+    sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1")))
+        .bind(id.to_string())
+        .fetch_one(pool)
+        .await
+        .and_then(|r| r.try_get("n"))
+        .expect("count rows")
 }
 
 /// Number of `integrity.failure` events about `id` in the audit log.
@@ -299,19 +247,12 @@ async fn assert_integrity(f: &Fixture, id: SubjectId, index: IndexName, raw: &[&
     match f.vault.find_subjects(&ctx(), index, raw).await {
         Err(e @ VaultError::Integrity { subject, .. }) if subject == id => {
             let text = format!("{e} {e:?}");
-            assert!(
-                !text.contains("jan@") && !text.contains("Jansen"),
-                "{b}: {what}: error leaks data: {text}"
-            );
+            assert!(!text.contains("jan@") && !text.contains("Jansen"), "{b}: {what}: error leaks data: {text}");
         }
         Err(other) => panic!("{b}: {what}: find gave {other:?}, want Integrity"),
         Ok(_) => panic!("{b}: {what}: find returned data from a tampered record"),
     }
-    assert_eq!(
-        integrity_events(f, id).await,
-        before + 2,
-        "{b}: {what}: both failures audited as integrity.failure"
-    );
+    assert_eq!(integrity_events(f, id).await, before + 2, "{b}: {what}: both failures audited as integrity.failure");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,16 +268,8 @@ async fn round_trip_and_find(backend: Backend) {
     let id = create(&f, &jan()).await;
     let other = create(&f, &piet()).await;
     let subject = f.vault.get_subject(&ctx(), id).await.expect("get");
-    assert_eq!(
-        (subject.id, subject.kind),
-        (id, SubjectKind::Customer),
-        "{b}: id and kind"
-    );
-    assert_eq!(
-        plain(&subject),
-        jan_normalised(),
-        "{b}: values are stored normalised"
-    );
+    assert_eq!((subject.id, subject.kind), (id, SubjectKind::Customer), "{b}: id and kind");
+    assert_eq!(plain(&subject), jan_normalised(), "{b}: values are stored normalised");
 
     let lookups: [(IndexName, &[&str]); 10] = [
         (IndexName::Email, &["jan@example.nl"]),
@@ -354,39 +287,21 @@ async fn round_trip_and_find(backend: Backend) {
         let found = find_ids(&f, index, raw).await.expect("find");
         assert_eq!(found, vec![id], "{b}: find by {} {raw:?}", index.as_str());
     }
-    assert_eq!(
-        find_ids(&f, IndexName::Email, &["piet@example.org"])
-            .await
-            .expect("find"),
-        vec![other],
-        "{b}: piet"
-    );
+    assert_eq!(find_ids(&f, IndexName::Email, &["piet@example.org"]).await.expect("find"), vec![other], "{b}: piet");
     for (index, raw) in [
         (IndexName::Email, &["jan@example.com"][..]),
         (IndexName::Phone, &["06 12345679"][..]),
         (IndexName::PostcodeHouseNumber, &["1234 AB", "13"][..]),
         (IndexName::PostcodeHouseNumber, &["1234 AC", "12"][..]),
     ] {
-        assert!(
-            find_ids(&f, index, raw).await.expect("find").is_empty(),
-            "{b}: no match for {raw:?}"
-        );
+        assert!(find_ids(&f, index, raw).await.expect("find").is_empty(), "{b}: no match for {raw:?}");
     }
     let bad = find_ids(&f, IndexName::PostcodeHouseNumber, &["1234 AB"]).await;
-    assert!(
-        matches!(bad, Err(VaultError::InvalidLookup(_))),
-        "{b}: compound lookup needs two parts: {bad:?}"
-    );
+    assert!(matches!(bad, Err(VaultError::InvalidLookup(_))), "{b}: compound lookup needs two parts: {bad:?}");
     let bad = find_ids(&f, IndexName::Email, &["not an address"]).await;
-    assert!(
-        matches!(bad, Err(VaultError::InvalidLookup(_))),
-        "{b}: invalid lookup value: {bad:?}"
-    );
+    assert!(matches!(bad, Err(VaultError::InvalidLookup(_))), "{b}: invalid lookup value: {bad:?}");
     let missing = f.vault.get_subject(&ctx(), SubjectId::generate()).await;
-    assert!(
-        matches!(missing, Err(VaultError::NotFound(_))),
-        "{b}: unknown id: {missing:?}"
-    );
+    assert!(matches!(missing, Err(VaultError::NotFound(_))), "{b}: unknown id: {missing:?}");
 }
 
 /// Index entries are recomputed from the values after an update: the compound index follows a new
@@ -402,80 +317,29 @@ async fn compound_index_follows_update(backend: Backend) {
         ("email".to_owned(), None),
         ("city".to_owned(), Some("Utrecht".to_owned())),
     ];
-    f.vault
-        .update_subject(&ctx(), id, &changes)
-        .await
-        .expect("update");
+    f.vault.update_subject(&ctx(), id, &changes).await.expect("update");
 
     let mut want = jan_normalised();
     want.insert("house_number".into(), "14".into());
     want.remove("email");
     want.insert("city".into(), "Utrecht".into());
-    assert_eq!(
-        get(&f, id).await.expect("get"),
-        want,
-        "{b}: values after update"
-    );
+    assert_eq!(get(&f, id).await.expect("get"), want, "{b}: values after update");
     let pc = IndexName::PostcodeHouseNumber;
-    assert!(
-        find_ids(&f, pc, &["1234AB", "12"])
-            .await
-            .expect("find")
-            .is_empty(),
-        "{b}: old combination gone"
-    );
-    assert_eq!(
-        find_ids(&f, pc, &["1234AB", "14"]).await.expect("find"),
-        vec![id],
-        "{b}: new combination"
-    );
-    assert!(
-        find_ids(&f, IndexName::Email, &["jan@example.nl"])
-            .await
-            .expect("find")
-            .is_empty(),
-        "{b}: removed email"
-    );
-    assert_eq!(
-        find_ids(&f, IndexName::Phone, &["0612345678"])
-            .await
-            .expect("find"),
-        vec![id],
-        "{b}: phone kept"
-    );
+    assert!(find_ids(&f, pc, &["1234AB", "12"]).await.expect("find").is_empty(), "{b}: old combination gone");
+    assert_eq!(find_ids(&f, pc, &["1234AB", "14"]).await.expect("find"), vec![id], "{b}: new combination");
+    assert!(find_ids(&f, IndexName::Email, &["jan@example.nl"]).await.expect("find").is_empty(), "{b}: removed email");
+    assert_eq!(find_ids(&f, IndexName::Phone, &["0612345678"]).await.expect("find"), vec![id], "{b}: phone kept");
 
     // Removing one part of the compound removes the compound entry.
-    f.vault
-        .update_subject(&ctx(), id, &[("postcode".to_owned(), None)])
-        .await
-        .expect("update");
-    assert!(
-        find_ids(&f, pc, &["1234AB", "14"])
-            .await
-            .expect("find")
-            .is_empty(),
-        "{b}: compound needs both"
-    );
+    f.vault.update_subject(&ctx(), id, &[("postcode".to_owned(), None)]).await.expect("update");
+    assert!(find_ids(&f, pc, &["1234AB", "14"]).await.expect("find").is_empty(), "{b}: compound needs both");
     // phone, iban, customer_number remain.
-    assert_eq!(
-        counts(&f).await.index_entries,
-        3,
-        "{b}: index entries match the remaining values"
-    );
+    assert_eq!(counts(&f).await.index_entries, 3, "{b}: index entries match the remaining values");
 
     let empty = f.vault.update_subject(&ctx(), id, &[]).await;
-    assert!(
-        matches!(empty, Err(VaultError::EmptyChange)),
-        "{b}: empty change: {empty:?}"
-    );
-    let unknown = f
-        .vault
-        .update_subject(&ctx(), SubjectId::generate(), &changes)
-        .await;
-    assert!(
-        matches!(unknown, Err(VaultError::NotFound(_))),
-        "{b}: unknown subject: {unknown:?}"
-    );
+    assert!(matches!(empty, Err(VaultError::EmptyChange)), "{b}: empty change: {empty:?}");
+    let unknown = f.vault.update_subject(&ctx(), SubjectId::generate(), &changes).await;
+    assert!(matches!(unknown, Err(VaultError::NotFound(_))), "{b}: unknown subject: {unknown:?}");
 }
 
 /// Flipping any byte of a stored ciphertext (or truncating, extending or emptying it) makes get
@@ -487,10 +351,7 @@ async fn flipped_ciphertext_bytes_are_detected(backend: Backend) {
     let b = f.name();
     let id = create(&f, &jan()).await;
     let original = ciphertext(f.pool(), id, "email").await;
-    assert!(
-        original.len() > 29,
-        "{b}: a sealed value is longer than its overhead"
-    );
+    assert!(original.len() > 29, "{b}: a sealed value is longer than its overhead");
     let email = &["jan@example.nl"][..];
     for i in 0..original.len() {
         for mask in [0x01_u8, 0x80] {
@@ -525,16 +386,8 @@ async fn flipped_ciphertext_bytes_are_detected(backend: Backend) {
 
     // Restored: readable again (the test above would pass vacuously if nothing were readable).
     set_ciphertext(f.pool(), id, "iban", &iban).await;
-    assert_eq!(
-        get(&f, id).await.expect("get after restore"),
-        jan_normalised(),
-        "{b}: restored record reads"
-    );
-    assert_eq!(
-        find_ids(&f, IndexName::Email, email).await.expect("find"),
-        vec![id],
-        "{b}: restored record found"
-    );
+    assert_eq!(get(&f, id).await.expect("get after restore"), jan_normalised(), "{b}: restored record reads");
+    assert_eq!(find_ids(&f, IndexName::Email, email).await.expect("find"), vec![id], "{b}: restored record found");
 }
 
 /// Ciphertexts moved between subjects (same field) or between fields of one subject fail.
@@ -550,59 +403,22 @@ async fn swapped_ciphertexts_are_detected(backend: Backend) {
 
     set_ciphertext(pool, jan_id, "email", &piet_email).await;
     set_ciphertext(pool, piet_id, "email", &jan_email).await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Email,
-        &["jan@example.nl"],
-        "swapped between subjects (jan)",
-    )
-    .await;
-    assert_integrity(
-        &f,
-        piet_id,
-        IndexName::Email,
-        &["piet@example.org"],
-        "swapped between subjects (piet)",
-    )
-    .await;
+    assert_integrity(&f, jan_id, IndexName::Email, &["jan@example.nl"], "swapped between subjects (jan)").await;
+    assert_integrity(&f, piet_id, IndexName::Email, &["piet@example.org"], "swapped between subjects (piet)").await;
     // Copied rather than swapped: the same.
     set_ciphertext(pool, piet_id, "email", &piet_email).await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Email,
-        &["jan@example.nl"],
-        "copied from another subject",
-    )
-    .await;
+    assert_integrity(&f, jan_id, IndexName::Email, &["jan@example.nl"], "copied from another subject").await;
     set_ciphertext(pool, jan_id, "email", &jan_email).await;
 
     let last_name = ciphertext(pool, jan_id, "last_name").await;
     set_ciphertext(pool, jan_id, "email", &last_name).await;
     set_ciphertext(pool, jan_id, "last_name", &jan_email).await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Phone,
-        &["06 12345678"],
-        "swapped between fields",
-    )
-    .await;
+    assert_integrity(&f, jan_id, IndexName::Phone, &["06 12345678"], "swapped between fields").await;
 
     set_ciphertext(pool, jan_id, "email", &jan_email).await;
     set_ciphertext(pool, jan_id, "last_name", &last_name).await;
-    assert_eq!(
-        get(&f, jan_id).await.expect("restored"),
-        jan_normalised(),
-        "{}: restored record reads",
-        f.name()
-    );
-    assert!(
-        get(&f, piet_id).await.is_ok(),
-        "{}: piet restored",
-        f.name()
-    );
+    assert_eq!(get(&f, jan_id).await.expect("restored"), jan_normalised(), "{}: restored record reads", f.name());
+    assert!(get(&f, piet_id).await.is_ok(), "{}: piet restored", f.name());
 }
 
 /// Wrapped data keys moved between subjects, a tampered wrapped key, and changed key versions fail.
@@ -618,113 +434,29 @@ async fn swapped_keys_and_versions_are_detected(backend: Backend) {
 
     set_wrapped_key(pool, jan_id, &piet_key).await;
     set_wrapped_key(pool, piet_id, &jan_key).await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Email,
-        &["jan@example.nl"],
-        "wrapped keys swapped (jan)",
-    )
-    .await;
-    assert_integrity(
-        &f,
-        piet_id,
-        IndexName::Email,
-        &["piet@example.org"],
-        "wrapped keys swapped (piet)",
-    )
-    .await;
+    assert_integrity(&f, jan_id, IndexName::Email, &["jan@example.nl"], "wrapped keys swapped (jan)").await;
+    assert_integrity(&f, piet_id, IndexName::Email, &["piet@example.org"], "wrapped keys swapped (piet)").await;
     set_wrapped_key(pool, piet_id, &piet_key).await;
 
     let mut flipped = jan_key.clone();
     flipped[40] ^= 0x10;
     set_wrapped_key(pool, jan_id, &flipped).await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Email,
-        &["jan@example.nl"],
-        "wrapped key tampered",
-    )
-    .await;
+    assert_integrity(&f, jan_id, IndexName::Email, &["jan@example.nl"], "wrapped key tampered").await;
     set_wrapped_key(pool, jan_id, &jan_key).await;
-    assert!(
-        get(&f, jan_id).await.is_ok(),
-        "{}: restored key works",
-        f.name()
-    );
+    assert!(get(&f, jan_id).await.is_ok(), "{}: restored key works", f.name());
 
-    execute(
-        pool,
-        "UPDATE subject_values SET key_version = 2 WHERE subject_id = $1 AND field = 'email'",
-        jan_id,
-    )
-    .await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Email,
-        &["jan@example.nl"],
-        "value key_version changed",
-    )
-    .await;
-    execute(
-        pool,
-        "UPDATE subject_values SET key_version = 2 WHERE subject_id = $1",
-        jan_id,
-    )
-    .await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Email,
-        &["jan@example.nl"],
-        "every value key_version changed",
-    )
-    .await;
-    execute(
-        pool,
-        "UPDATE subject_values SET key_version = 1 WHERE subject_id = $1",
-        jan_id,
-    )
-    .await;
-    assert!(
-        get(&f, jan_id).await.is_ok(),
-        "{}: restored versions work",
-        f.name()
-    );
+    execute(pool, "UPDATE subject_values SET key_version = 2 WHERE subject_id = $1 AND field = 'email'", jan_id).await;
+    assert_integrity(&f, jan_id, IndexName::Email, &["jan@example.nl"], "value key_version changed").await;
+    execute(pool, "UPDATE subject_values SET key_version = 2 WHERE subject_id = $1", jan_id).await;
+    assert_integrity(&f, jan_id, IndexName::Email, &["jan@example.nl"], "every value key_version changed").await;
+    execute(pool, "UPDATE subject_values SET key_version = 1 WHERE subject_id = $1", jan_id).await;
+    assert!(get(&f, jan_id).await.is_ok(), "{}: restored versions work", f.name());
 
-    execute(
-        pool,
-        "UPDATE subjects SET key_version = 2 WHERE id = $1",
-        jan_id,
-    )
-    .await;
-    assert_integrity(
-        &f,
-        jan_id,
-        IndexName::Email,
-        &["jan@example.nl"],
-        "data key_version changed",
-    )
-    .await;
-    execute(
-        pool,
-        "UPDATE subjects SET key_version = 1 WHERE id = $1",
-        jan_id,
-    )
-    .await;
-    assert_eq!(
-        get(&f, jan_id).await.expect("restored"),
-        jan_normalised(),
-        "{}: restored",
-        f.name()
-    );
-    assert!(
-        get(&f, piet_id).await.is_ok(),
-        "{}: piet untouched",
-        f.name()
-    );
+    execute(pool, "UPDATE subjects SET key_version = 2 WHERE id = $1", jan_id).await;
+    assert_integrity(&f, jan_id, IndexName::Email, &["jan@example.nl"], "data key_version changed").await;
+    execute(pool, "UPDATE subjects SET key_version = 1 WHERE id = $1", jan_id).await;
+    assert_eq!(get(&f, jan_id).await.expect("restored"), jan_normalised(), "{}: restored", f.name());
+    assert!(get(&f, piet_id).await.is_ok(), "{}: piet untouched", f.name());
 }
 
 /// Erasure removes the subject's rows from every table, records it in the ledger, and the
@@ -737,85 +469,30 @@ async fn erasure_removes_every_row(backend: Backend) {
     let id = create(&f, &jan()).await;
     let other = create(&f, &piet()).await;
     let pool = f.pool();
-    assert_eq!(
-        rows_for(pool, "subject_values", "subject_id", id).await,
-        7,
-        "{b}: values before"
-    );
-    assert_eq!(
-        rows_for(pool, "blind_index", "subject_id", id).await,
-        5,
-        "{b}: index entries before"
-    );
+    assert_eq!(rows_for(pool, "subject_values", "subject_id", id).await, 7, "{b}: values before");
+    assert_eq!(rows_for(pool, "blind_index", "subject_id", id).await, 5, "{b}: index entries before");
 
     f.vault.erase_subject(&ctx(), id).await.expect("erase");
-    for (table, column) in [
-        ("subjects", "id"),
-        ("subject_values", "subject_id"),
-        ("blind_index", "subject_id"),
-    ] {
-        assert_eq!(
-            rows_for(pool, table, column, id).await,
-            0,
-            "{b}: {table} still holds the subject"
-        );
+    for (table, column) in [("subjects", "id"), ("subject_values", "subject_id"), ("blind_index", "subject_id")] {
+        assert_eq!(rows_for(pool, table, column, id).await, 0, "{b}: {table} still holds the subject");
     }
-    assert_eq!(
-        rows_for(pool, "erasures", "subject_id", id).await,
-        1,
-        "{b}: erasure ledger"
-    );
-    assert!(
-        f.vault.store().is_erased(id).await.expect("is_erased"),
-        "{b}: is_erased"
-    );
-    assert!(
-        find_ids(&f, IndexName::Email, &["jan@example.nl"])
-            .await
-            .expect("find")
-            .is_empty(),
-        "{b}: not found"
-    );
-    let pc = find_ids(&f, IndexName::PostcodeHouseNumber, &["1234AB", "12"])
-        .await
-        .expect("find");
+    assert_eq!(rows_for(pool, "erasures", "subject_id", id).await, 1, "{b}: erasure ledger");
+    assert!(f.vault.store().is_erased(id).await.expect("is_erased"), "{b}: is_erased");
+    assert!(find_ids(&f, IndexName::Email, &["jan@example.nl"]).await.expect("find").is_empty(), "{b}: not found");
+    let pc = find_ids(&f, IndexName::PostcodeHouseNumber, &["1234AB", "12"]).await.expect("find");
     assert!(pc.is_empty(), "{b}: not found by postcode");
     let got = f.vault.get_subject(&ctx(), id).await;
-    assert!(
-        matches!(got, Err(VaultError::NotFound(i)) if i == id),
-        "{b}: get after erasure: {got:?}"
-    );
+    assert!(matches!(got, Err(VaultError::NotFound(i)) if i == id), "{b}: get after erasure: {got:?}");
     let again = f.vault.erase_subject(&ctx(), id).await;
-    assert!(
-        matches!(again, Err(VaultError::NotFound(_))),
-        "{b}: second erasure: {again:?}"
-    );
-    let update = f
-        .vault
-        .update_subject(&ctx(), id, &[("city".into(), Some("Delft".into()))])
-        .await;
-    assert!(
-        matches!(update, Err(VaultError::NotFound(_))),
-        "{b}: update after erasure: {update:?}"
-    );
-    assert_eq!(
-        rows_for(pool, "subjects", "id", id).await,
-        0,
-        "{b}: nothing resurrected"
-    );
+    assert!(matches!(again, Err(VaultError::NotFound(_))), "{b}: second erasure: {again:?}");
+    let update = f.vault.update_subject(&ctx(), id, &[("city".into(), Some("Delft".into()))]).await;
+    assert!(matches!(update, Err(VaultError::NotFound(_))), "{b}: update after erasure: {update:?}");
+    assert_eq!(rows_for(pool, "subjects", "id", id).await, 0, "{b}: nothing resurrected");
 
-    assert_eq!(
-        rows_for(pool, "subject_values", "subject_id", other).await,
-        6,
-        "{b}: other subject kept"
-    );
+    assert_eq!(rows_for(pool, "subject_values", "subject_id", other).await, 6, "{b}: other subject kept");
     assert!(get(&f, other).await.is_ok(), "{b}: other subject readable");
     let c = counts(&f).await;
-    assert_eq!(
-        (c.subjects, c.erasures),
-        (1, 1),
-        "{b}: counts after erasure"
-    );
+    assert_eq!((c.subjects, c.erasures), (1, 1), "{b}: counts after erasure");
 }
 
 /// The vault refuses a root key that does not match the database, and an uninitialised one.
@@ -828,74 +505,28 @@ async fn root_key_is_checked(backend: Backend) {
     let catalogue = Catalogue::dutch_it_provider;
 
     let wrong = SecretKey::generate().expect("key");
-    let result = Vault::open(
-        f.db.store.clone(),
-        &wrong,
-        catalogue(),
-        Arc::new(SystemClock),
-    )
-    .await;
+    let result = Vault::open(f.db.store.clone(), &wrong, catalogue(), Arc::new(SystemClock)).await;
     match result {
         Err(e @ VaultError::WrongRootKey { .. }) => {
-            assert!(
-                e.to_string().contains("does not match"),
-                "{b}: message: {e}"
-            );
+            assert!(e.to_string().contains("does not match"), "{b}: message: {e}");
         }
         other => panic!("{b}: wrong root key: {other:?}"),
     }
 
-    let reopened = Vault::open(
-        f.db.store.clone(),
-        &f.root,
-        catalogue(),
-        Arc::new(SystemClock),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{b}: right root key: {e}"));
-    let subject = reopened
-        .get_subject(&ctx(), id)
+    let reopened = Vault::open(f.db.store.clone(), &f.root, catalogue(), Arc::new(SystemClock))
         .await
-        .expect("read with the reopened vault");
-    assert_eq!(
-        plain(&subject),
-        jan_normalised(),
-        "{b}: the reopened vault decrypts"
-    );
-    let found = reopened
-        .find_subjects(&ctx(), IndexName::Email, &["jan@example.nl"])
-        .await
-        .expect("find");
-    assert_eq!(
-        found.len(),
-        1,
-        "{b}: the reopened vault derives the same blind-index keys"
-    );
+        .unwrap_or_else(|e| panic!("{b}: right root key: {e}"));
+    let subject = reopened.get_subject(&ctx(), id).await.expect("read with the reopened vault");
+    assert_eq!(plain(&subject), jan_normalised(), "{b}: the reopened vault decrypts");
+    let found = reopened.find_subjects(&ctx(), IndexName::Email, &["jan@example.nl"]).await.expect("find");
+    assert_eq!(found.len(), 1, "{b}: the reopened vault derives the same blind-index keys");
 
-    let again = Vault::initialise(
-        f.db.store.clone(),
-        &f.root,
-        catalogue(),
-        Arc::new(SystemClock),
-    )
-    .await;
-    assert!(
-        matches!(again, Err(VaultError::AlreadyInitialised)),
-        "{b}: second initialise: {again:?}"
-    );
+    let again = Vault::initialise(f.db.store.clone(), &f.root, catalogue(), Arc::new(SystemClock)).await;
+    assert!(matches!(again, Err(VaultError::AlreadyInitialised)), "{b}: second initialise: {again:?}");
 
     let empty = fresh(backend).await.expect("a second fresh store");
-    let result = Vault::open(
-        empty.store.clone(),
-        &f.root,
-        catalogue(),
-        Arc::new(SystemClock),
-    )
-    .await;
-    assert!(
-        matches!(result, Err(VaultError::NotInitialised)),
-        "{b}: uninitialised store: {result:?}"
-    );
+    let result = Vault::open(empty.store.clone(), &f.root, catalogue(), Arc::new(SystemClock)).await;
+    assert!(matches!(result, Err(VaultError::NotInitialised)), "{b}: uninitialised store: {result:?}");
 }
 
 /// Invalid input is refused with every error at once and changes nothing.
@@ -906,12 +537,7 @@ async fn invalid_input_changes_nothing(backend: Backend) {
     let b = f.name();
     let id = create(&f, &jan()).await;
     let before = counts(&f).await;
-    let audit_before = f
-        .vault
-        .store()
-        .audit_events(0, 1_000_000)
-        .await
-        .expect("audit");
+    let audit_before = f.vault.store().audit_events(0, 1_000_000).await.expect("audit");
 
     let bad = input(&[
         ("iban", "NL92ABNA0417164300"),
@@ -928,28 +554,17 @@ async fn invalid_input_changes_nothing(backend: Backend) {
         ("gender".to_owned(), ValueErrorCode::FieldDisabled),
         ("iban".to_owned(), ValueErrorCode::InvalidIban),
     ];
-    match f
-        .vault
-        .create_subject(&ctx(), SubjectKind::Customer, &bad)
-        .await
-    {
+    match f.vault.create_subject(&ctx(), SubjectKind::Customer, &bad).await {
         Err(VaultError::Validation(errors)) => {
-            let got: Vec<(String, ValueErrorCode)> =
-                errors.0.iter().map(|e| (e.field.clone(), e.code)).collect();
+            let got: Vec<(String, ValueErrorCode)> = errors.0.iter().map(|e| (e.field.clone(), e.code)).collect();
             assert_eq!(got, want, "{b}: every error reported, sorted by field");
             let text = VaultError::Validation(errors).to_string();
-            assert!(
-                !text.contains("111222333") && !text.contains("NL92"),
-                "{b}: errors never echo values: {text}"
-            );
+            assert!(!text.contains("111222333") && !text.contains("NL92"), "{b}: errors never echo values: {text}");
         }
         other => panic!("{b}: create with invalid values: {other:?}"),
     }
 
-    let changes: Vec<(String, Option<String>)> = bad
-        .iter()
-        .map(|(k, v)| (k.clone(), Some(v.clone())))
-        .collect();
+    let changes: Vec<(String, Option<String>)> = bad.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
     match f.vault.update_subject(&ctx(), id, &changes).await {
         Err(VaultError::Validation(errors)) => {
             assert_eq!(errors.0.len(), 5, "{b}: update reports all: {errors:?}");
@@ -958,31 +573,12 @@ async fn invalid_input_changes_nothing(backend: Backend) {
     }
     let removal = vec![("bsn".to_owned(), None), ("email".to_owned(), None)];
     let result = f.vault.update_subject(&ctx(), id, &removal).await;
-    assert!(
-        matches!(result, Err(VaultError::Validation(_))),
-        "{b}: removing a forbidden field: {result:?}"
-    );
+    assert!(matches!(result, Err(VaultError::Validation(_))), "{b}: removing a forbidden field: {result:?}");
 
-    assert_eq!(
-        counts(&f).await,
-        before,
-        "{b}: invalid input changed the store"
-    );
-    let audit_after = f
-        .vault
-        .store()
-        .audit_events(0, 1_000_000)
-        .await
-        .expect("audit");
-    assert_eq!(
-        audit_after, audit_before,
-        "{b}: invalid input appended audit events"
-    );
-    assert_eq!(
-        get(&f, id).await.expect("get"),
-        jan_normalised(),
-        "{b}: values unchanged"
-    );
+    assert_eq!(counts(&f).await, before, "{b}: invalid input changed the store");
+    let audit_after = f.vault.store().audit_events(0, 1_000_000).await.expect("audit");
+    assert_eq!(audit_after, audit_before, "{b}: invalid input appended audit events");
+    assert_eq!(get(&f, id).await.expect("get"), jan_normalised(), "{b}: values unchanged");
 }
 
 /// Every stored byte of a PostgreSQL database, column by column (bytea raw, anything else as text).
@@ -996,19 +592,14 @@ async fn postgres_columns(pool: &AnyPool) -> Vec<(String, Vec<u8>)> {
     .expect("list columns");
     let mut out = Vec::new();
     for column in &columns {
-        let (t, c, d): (String, String, String) =
-            (column.get("t"), column.get("c"), column.get("d"));
+        let (t, c, d): (String, String, String) = (column.get("t"), column.get("c"), column.get("d"));
         // Names come from the catalogue of our own schema, not from input.
         let sql = if d == "bytea" {
             format!("SELECT \"{c}\" AS v FROM \"{t}\"")
         } else {
             format!("SELECT convert_to(\"{c}\"::text, 'UTF8') AS v FROM \"{t}\"")
         };
-        for row in sqlx::query(AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await
-            .expect("read a column")
-        {
+        for row in sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.expect("read a column") {
             let v: Option<Vec<u8>> = row.get("v");
             out.push((format!("{t}.{c}"), v.unwrap_or_default()));
         }
@@ -1028,58 +619,29 @@ async fn no_plaintext_at_rest(backend: Backend) {
     let last_name = format!("Canary{letters}");
     let city = format!("Canarystad{}", unique_letters());
     let erased_email = format!("erased.{}@example.nl", unique_letters());
-    let canaries = [
-        email.clone(),
-        iban.clone(),
-        last_name.to_lowercase(),
-        last_name.clone(),
-        city.clone(),
-        erased_email.clone(),
-    ];
+    let canaries =
+        [email.clone(), iban.clone(), last_name.to_lowercase(), last_name.clone(), city.clone(), erased_email.clone()];
 
-    let id = create(
-        &f,
-        &input(&[
-            ("email", &email),
-            ("iban", &iban),
-            ("last_name", &last_name),
-        ]),
-    )
-    .await;
+    let id = create(&f, &input(&[("email", &email), ("iban", &iban), ("last_name", &last_name)])).await;
     let values = get(&f, id).await.expect("get");
     assert_eq!(
         (values["email"].as_str(), values["iban"].as_str()),
         (email.as_str(), iban.as_str()),
         "{b}: canaries stored"
     );
+    assert_eq!(find_ids(&f, IndexName::Iban, &[&iban]).await.expect("find"), vec![id], "{b}: found by IBAN");
     assert_eq!(
-        find_ids(&f, IndexName::Iban, &[&iban]).await.expect("find"),
-        vec![id],
-        "{b}: found by IBAN"
-    );
-    assert_eq!(
-        find_ids(&f, IndexName::Email, &[&email.to_uppercase()])
-            .await
-            .expect("find"),
+        find_ids(&f, IndexName::Email, &[&email.to_uppercase()]).await.expect("find"),
         vec![id],
         "{b}: by email"
     );
-    f.vault
-        .update_subject(&ctx(), id, &[("city".into(), Some(city.clone()))])
-        .await
-        .expect("update");
+    f.vault.update_subject(&ctx(), id, &[("city".into(), Some(city.clone()))]).await.expect("update");
     let gone = create(&f, &input(&[("email", &erased_email)])).await;
     // Crypto-shredding: after erasure neither the wrapped data key nor the ciphertext of the
     // erased subject may remain anywhere at rest.
-    let shredded = [
-        wrapped_key(f.pool(), gone).await,
-        ciphertext(f.pool(), gone, "email").await,
-    ];
+    let shredded = [wrapped_key(f.pool(), gone).await, ciphertext(f.pool(), gone, "email").await];
     f.vault.erase_subject(&ctx(), gone).await.expect("erase");
-    assert!(
-        get(&f, id).await.expect("get")["city"] == city,
-        "{b}: updated value readable"
-    );
+    assert!(get(&f, id).await.expect("get")["city"] == city, "{b}: updated value readable");
 
     // Positive controls: the scan sees stored rows (subject ids are stored as text) and raw
     // bytes (the kept subject's wrapped key).
@@ -1089,10 +651,7 @@ async fn no_plaintext_at_rest(backend: Backend) {
     match backend {
         Backend::Sqlite => {
             f.vault.store().close().await;
-            let dir =
-                f.db.dir
-                    .as_ref()
-                    .expect("SQLite test databases live in a directory");
+            let dir = f.db.dir.as_ref().expect("SQLite test databases live in a directory");
             let files = files_below(dir.path());
             assert!(!files.is_empty(), "{b}: no database files to scan");
             let mut seen_id = false;
@@ -1100,57 +659,25 @@ async fn no_plaintext_at_rest(backend: Backend) {
                 let bytes = std::fs::read(path).expect("read a database file");
                 seen_id |= find_canary(&bytes, &id_text).is_some() && holds(&bytes, &kept_key);
                 for secret in &shredded {
-                    assert!(
-                        !holds(&bytes, secret),
-                        "{b}: bytes of the erased subject remain in {}",
-                        path.display()
-                    );
+                    assert!(!holds(&bytes, secret), "{b}: bytes of the erased subject remain in {}", path.display());
                 }
                 for canary in &canaries {
-                    assert_eq!(
-                        find_canary(&bytes, canary),
-                        None,
-                        "{b}: canary {canary} in {}",
-                        path.display()
-                    );
+                    assert_eq!(find_canary(&bytes, canary), None, "{b}: canary {canary} in {}", path.display());
                 }
             }
-            assert!(
-                seen_id,
-                "{b}: the scan did not see the subject's rows: {files:?}"
-            );
+            assert!(seen_id, "{b}: the scan did not see the subject's rows: {files:?}");
         }
         Backend::Postgres => {
             let columns = postgres_columns(f.pool()).await;
-            assert!(
-                columns
-                    .iter()
-                    .any(|(c, _)| c == "subject_values.ciphertext"),
-                "{b}: ciphertexts scanned"
-            );
-            assert!(
-                columns
-                    .iter()
-                    .any(|(_, v)| find_canary(v, &id_text).is_some()),
-                "{b}: subject rows scanned"
-            );
-            assert!(
-                columns.iter().any(|(_, v)| holds(v, &kept_key)),
-                "{b}: raw bytes scanned"
-            );
+            assert!(columns.iter().any(|(c, _)| c == "subject_values.ciphertext"), "{b}: ciphertexts scanned");
+            assert!(columns.iter().any(|(_, v)| find_canary(v, &id_text).is_some()), "{b}: subject rows scanned");
+            assert!(columns.iter().any(|(_, v)| holds(v, &kept_key)), "{b}: raw bytes scanned");
             for (column, bytes) in &columns {
                 for secret in &shredded {
-                    assert!(
-                        !holds(bytes, secret),
-                        "{b}: bytes of the erased subject remain in {column}"
-                    );
+                    assert!(!holds(bytes, secret), "{b}: bytes of the erased subject remain in {column}");
                 }
                 for canary in &canaries {
-                    assert_eq!(
-                        find_canary(bytes, canary),
-                        None,
-                        "{b}: canary {canary} in {column}"
-                    );
+                    assert_eq!(find_canary(bytes, canary), None, "{b}: canary {canary} in {column}");
                 }
             }
         }
@@ -1163,33 +690,16 @@ async fn authenticate_checks_the_token(backend: Backend) {
         return;
     };
     let b = f.name();
-    let caller = f
-        .vault
-        .authenticate(f.token.secret.as_str())
-        .await
-        .expect("the issued token works");
-    assert_eq!(
-        (caller.token, caller.role.as_str()),
-        (f.token.id, "admin"),
-        "{b}: caller"
-    );
+    let caller = f.vault.authenticate(f.token.secret.as_str()).await.expect("the issued token works");
+    assert_eq!((caller.token, caller.role.as_str()), (f.token.id, "admin"), "{b}: caller");
 
     let mut wrong = f.token.secret.as_str().to_owned();
     let last = wrong.pop().expect("non-empty token");
     wrong.push(if last == 'A' { 'B' } else { 'A' });
     let other = kluis_crypto::random_token().expect("token");
-    for token in [
-        wrong.as_str(),
-        other.as_str(),
-        "",
-        "kluis_",
-        &format!("{} ", f.token.secret.as_str()),
-    ] {
+    for token in [wrong.as_str(), other.as_str(), "", "kluis_", &format!("{} ", f.token.secret.as_str())] {
         let result = f.vault.authenticate(token).await;
-        assert!(
-            matches!(result, Err(VaultError::Unauthorized)),
-            "{b}: token {token:?} must be refused: {result:?}"
-        );
+        assert!(matches!(result, Err(VaultError::Unauthorized)), "{b}: token {token:?} must be refused: {result:?}");
     }
 }
 
@@ -1200,18 +710,11 @@ async fn concurrent_updates_keep_index_consistent(backend: Backend) {
         return;
     };
     let b = f.name();
-    let id = create(
-        &f,
-        &input(&[("email", "start@example.nl"), ("phone", "0612345678")]),
-    )
-    .await;
+    let id = create(&f, &input(&[("email", "start@example.nl"), ("phone", "0612345678")])).await;
     let mut previous = "start@example.nl".to_owned();
     let mut conflicts = 0;
     for round in 0..12 {
-        let emails = [
-            format!("a{round}@example.nl"),
-            format!("b{round}@example.nl"),
-        ];
+        let emails = [format!("a{round}@example.nl"), format!("b{round}@example.nl")];
         let tasks: Vec<_> = emails
             .iter()
             .map(|email| {
@@ -1228,48 +731,21 @@ async fn concurrent_updates_keep_index_consistent(backend: Backend) {
                 Err(other) => panic!("{b}: round {round}: racing update failed with {other:?}"),
             }
         }
-        assert!(
-            !won.is_empty(),
-            "{b}: round {round}: neither update succeeded"
-        );
+        assert!(!won.is_empty(), "{b}: round {round}: neither update succeeded");
         let values = get(&f, id).await.expect("get");
         let final_email = values["email"].clone();
-        assert!(
-            won.contains(&final_email),
-            "{b}: round {round}: final value {final_email} is not a winner {won:?}"
-        );
+        assert!(won.contains(&final_email), "{b}: round {round}: final value {final_email} is not a winner {won:?}");
         assert_eq!(
-            find_ids(&f, IndexName::Email, &[&final_email])
-                .await
-                .expect("find"),
+            find_ids(&f, IndexName::Email, &[&final_email]).await.expect("find"),
             vec![id],
             "{b}: final indexed"
         );
-        for stale in emails
-            .iter()
-            .chain([&previous])
-            .filter(|e| **e != final_email)
-        {
-            let found = find_ids(&f, IndexName::Email, &[stale])
-                .await
-                .expect("find");
-            assert!(
-                found.is_empty(),
-                "{b}: round {round}: stale email {stale} still indexed"
-            );
+        for stale in emails.iter().chain([&previous]).filter(|e| **e != final_email) {
+            let found = find_ids(&f, IndexName::Email, &[stale]).await.expect("find");
+            assert!(found.is_empty(), "{b}: round {round}: stale email {stale} still indexed");
         }
-        assert_eq!(
-            find_ids(&f, IndexName::Phone, &["0612345678"])
-                .await
-                .expect("find"),
-            vec![id],
-            "{b}: phone kept"
-        );
-        assert_eq!(
-            counts(&f).await.index_entries,
-            2,
-            "{b}: round {round}: exactly one entry per indexed value"
-        );
+        assert_eq!(find_ids(&f, IndexName::Phone, &["0612345678"]).await.expect("find"), vec![id], "{b}: phone kept");
+        assert_eq!(counts(&f).await.index_entries, 2, "{b}: round {round}: exactly one entry per indexed value");
         previous = final_email;
     }
     eprintln!("{b}: {conflicts} conflicts in 12 rounds of racing updates");
@@ -1289,92 +765,34 @@ async fn audit_failure_fails_closed(backend: Backend) {
         } else {
             "DELETE FROM audit_events WHERE seq = (SELECT size FROM audit_head WHERE id = 1) AND event = $1"
         };
-        let done = sqlx::query(sql)
-            .bind(b"planted".to_vec())
-            .execute(f.pool())
-            .await
-            .expect("sabotage");
+        let done = sqlx::query(sql).bind(b"planted".to_vec()).execute(f.pool()).await.expect("sabotage");
         assert_eq!(done.rows_affected(), 1, "sabotage applied");
     };
 
     block(true).await;
-    let created = f
-        .vault
-        .create_subject(&ctx(), SubjectKind::Customer, &piet())
-        .await;
-    assert!(
-        matches!(created, Err(VaultError::Store(_))),
-        "{b}: create without audit: {created:?}"
-    );
+    let created = f.vault.create_subject(&ctx(), SubjectKind::Customer, &piet()).await;
+    assert!(matches!(created, Err(VaultError::Store(_))), "{b}: create without audit: {created:?}");
     let read = f.vault.get_subject(&ctx(), id).await;
-    assert!(
-        read.is_err(),
-        "{b}: a read that cannot be audited must not return data"
-    );
-    let found = f
-        .vault
-        .find_subjects(&ctx(), IndexName::Email, &["jan@example.nl"])
-        .await;
-    assert!(
-        found.is_err(),
-        "{b}: a find that cannot be audited must not return data"
-    );
-    let updated = f
-        .vault
-        .update_subject(&ctx(), id, &[("city".into(), Some("Delft".into()))])
-        .await;
-    assert!(
-        matches!(updated, Err(VaultError::Store(_))),
-        "{b}: update without audit: {updated:?}"
-    );
+    assert!(read.is_err(), "{b}: a read that cannot be audited must not return data");
+    let found = f.vault.find_subjects(&ctx(), IndexName::Email, &["jan@example.nl"]).await;
+    assert!(found.is_err(), "{b}: a find that cannot be audited must not return data");
+    let updated = f.vault.update_subject(&ctx(), id, &[("city".into(), Some("Delft".into()))]).await;
+    assert!(matches!(updated, Err(VaultError::Store(_))), "{b}: update without audit: {updated:?}");
     let erased = f.vault.erase_subject(&ctx(), id).await;
-    assert!(
-        matches!(erased, Err(VaultError::Store(_))),
-        "{b}: erase without audit: {erased:?}"
-    );
+    assert!(matches!(erased, Err(VaultError::Store(_))), "{b}: erase without audit: {erased:?}");
     block(false).await;
 
-    assert_eq!(
-        counts(&f).await,
-        before,
-        "{b}: nothing changed while the audit log was broken"
-    );
-    assert_eq!(
-        get(&f, id).await.expect("get"),
-        jan_normalised(),
-        "{b}: values unchanged, subject not erased"
-    );
-    assert!(
-        find_ids(&f, IndexName::Email, &["piet@example.org"])
-            .await
-            .expect("find")
-            .is_empty(),
-        "{b}: no piet"
-    );
+    assert_eq!(counts(&f).await, before, "{b}: nothing changed while the audit log was broken");
+    assert_eq!(get(&f, id).await.expect("get"), jan_normalised(), "{b}: values unchanged, subject not erased");
+    assert!(find_ids(&f, IndexName::Email, &["piet@example.org"]).await.expect("find").is_empty(), "{b}: no piet");
 
     // A dropped audit table is the bluntest failure; the write must still roll back.
-    sqlx::query("DROP TABLE audit_events")
-        .execute(f.pool())
-        .await
-        .expect("drop the audit table");
-    let created = f
-        .vault
-        .create_subject(&ctx(), SubjectKind::Customer, &piet())
-        .await;
-    assert!(
-        created.is_err(),
-        "{b}: create without an audit table: {created:?}"
-    );
+    sqlx::query("DROP TABLE audit_events").execute(f.pool()).await.expect("drop the audit table");
+    let created = f.vault.create_subject(&ctx(), SubjectKind::Customer, &piet()).await;
+    assert!(created.is_err(), "{b}: create without an audit table: {created:?}");
     let erased = f.vault.erase_subject(&ctx(), id).await;
-    assert!(
-        erased.is_err(),
-        "{b}: erase without an audit table: {erased:?}"
-    );
-    for (table, want) in [
-        ("subjects", before.subjects),
-        ("subject_values", before.values),
-        ("erasures", 0),
-    ] {
+    assert!(erased.is_err(), "{b}: erase without an audit table: {erased:?}");
+    for (table, want) in [("subjects", before.subjects), ("subject_values", before.values), ("erasures", 0)] {
         let n: i64 = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
             .fetch_one(f.pool())
             .await

@@ -20,11 +20,7 @@ fn elfproef_bytes(digits: &[u8]) -> bool {
     if digits.iter().all(|&d| d == b'0') {
         return false;
     }
-    let sum: i32 = digits
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(&d, weight)| weight * i32::from(d - b'0'))
-        .sum();
+    let sum: i32 = digits.iter().zip(WEIGHTS).map(|(&d, weight)| weight * i32::from(d - b'0')).sum();
     sum % 11 == 0
 }
 
@@ -40,19 +36,14 @@ pub fn contains_bsn(value: &str) -> bool {
         return true;
     }
     // Splitting UTF-8 bytes is sound: no byte of a multi-byte character is an ASCII digit.
-    value
-        .as_bytes()
-        .split(|b| !b.is_ascii_digit())
-        .any(elfproef_bytes)
+    value.as_bytes().split(|b| !b.is_ascii_digit()).any(elfproef_bytes)
 }
 
 /// True when the whole value, once spaces, dots and dashes are removed, is a nine-digit number
 /// passing the elfproef. Phone numbers get only this check: `+31 612345678` holds the run
 /// `612345678`, and one in eleven mobile numbers would otherwise be refused as a BSN.
 pub fn is_bsn(value: &str) -> bool {
-    let compact = value
-        .bytes()
-        .filter(|b| !matches!(b, b' ' | b'.' | b'-' | b'\t' | b'\n' | b'\r'));
+    let compact = value.bytes().filter(|b| !matches!(b, b' ' | b'.' | b'-' | b'\t' | b'\n' | b'\r'));
     // Only look at the compact form when it can be exactly nine digits, so a long text costs
     // nothing here.
     let mut digits = [0_u8; 9];

@@ -116,14 +116,8 @@ const FORBIDDEN_FIELD_NAMES: [&str; 16] = [
 
 /// Words that make any field name forbidden wherever they appear (`partner_bsn`,
 /// `bsn_nummer`): none of them has an innocent meaning.
-const FORBIDDEN_NAME_WORDS: [&str; 6] = [
-    "bsn",
-    "burgerservicenummer",
-    "sofinummer",
-    "geboortedatum",
-    "paspoortnummer",
-    "rijbewijsnummer",
-];
+const FORBIDDEN_NAME_WORDS: [&str; 6] =
+    ["bsn", "burgerservicenummer", "sofinummer", "geboortedatum", "paspoortnummer", "rijbewijsnummer"];
 
 fn is_forbidden_field_name(name: &str) -> bool {
     let canonical: String = name
@@ -135,9 +129,7 @@ fn is_forbidden_field_name(name: &str) -> bool {
         })
         .collect();
     FORBIDDEN_FIELD_NAMES.contains(&canonical.as_str())
-        || canonical
-            .split('_')
-            .any(|word| FORBIDDEN_NAME_WORDS.contains(&word))
+        || canonical.split('_').any(|word| FORBIDDEN_NAME_WORDS.contains(&word))
 }
 
 /// An ordered set of field definitions.
@@ -179,17 +171,15 @@ impl Catalogue {
     pub fn dutch_it_provider() -> Catalogue {
         let fields = BUILTIN
             .iter()
-            .map(
-                |&(name, field_type, category, indexed, enabled, label_en, label_nl)| FieldDef {
-                    name,
-                    field_type,
-                    category: Category::builtin(category),
-                    indexed,
-                    enabled,
-                    label_en,
-                    label_nl,
-                },
-            )
+            .map(|&(name, field_type, category, indexed, enabled, label_en, label_nl)| FieldDef {
+                name,
+                field_type,
+                category: Category::builtin(category),
+                indexed,
+                enabled,
+                label_en,
+                label_nl,
+            })
             .collect();
         Catalogue { fields }
     }
@@ -278,9 +268,7 @@ impl Catalogue {
             }
             seen.push(field);
             let result = self.enabled_def(field).and_then(|def| {
-                parse_typed(def.field_type, raw)
-                    .map(|value| (def, value))
-                    .map_err(|code| ValueError::new(field, code))
+                parse_typed(def.field_type, raw).map(|value| (def, value)).map_err(|code| ValueError::new(field, code))
             });
             match result {
                 Ok(pair) => parsed.push(pair),
@@ -304,12 +292,7 @@ mod tests {
     #[test]
     fn builtin_categories_parse() {
         for def in Catalogue::dutch_it_provider().fields() {
-            assert_eq!(
-                Category::parse(def.category.as_str()).as_ref(),
-                Ok(&def.category),
-                "{}",
-                def.name
-            );
+            assert_eq!(Category::parse(def.category.as_str()).as_ref(), Ok(&def.category), "{}", def.name);
         }
     }
 
@@ -329,14 +312,7 @@ mod tests {
         ] {
             assert!(is_forbidden_field_name(name), "{name}");
         }
-        for name in [
-            "email",
-            "customer_number",
-            "absn",
-            "bsnx",
-            "birth_place",
-            "company_name",
-        ] {
+        for name in ["email", "customer_number", "absn", "bsnx", "birth_place", "company_name"] {
             assert!(!is_forbidden_field_name(name), "{name}");
         }
     }

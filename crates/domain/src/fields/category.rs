@@ -46,19 +46,14 @@ impl Category {
             return Err(CategoryError::Empty);
         }
         if s.len() > MAX_CATEGORY_LEN {
-            return Err(CategoryError::TooLong {
-                max: MAX_CATEGORY_LEN,
-            });
+            return Err(CategoryError::TooLong { max: MAX_CATEGORY_LEN });
         }
         let mut segments = 0_usize;
         for segment in s.split('.') {
             if segment.is_empty() {
                 return Err(CategoryError::EmptySegment);
             }
-            if !segment
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            {
+            if !segment.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
                 return Err(CategoryError::InvalidCharacter);
             }
             segments += 1;
@@ -82,17 +77,13 @@ impl Category {
     /// True when this category is `ancestor` itself or lies below it in the taxonomy
     /// (`user.contact.email` is within `user.contact`, `user.contacts` is not).
     pub fn is_within(&self, ancestor: &str) -> bool {
-        self.0
-            .strip_prefix(ancestor)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        self.0.strip_prefix(ancestor).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
     }
 
     /// True for the categories kluis refuses to store: national id numbers such as the BSN,
     /// dates of birth, and identity-document numbers (passport, identity card, driver's licence).
     pub fn is_forbidden(&self) -> bool {
-        FORBIDDEN_FAMILIES
-            .iter()
-            .any(|family| self.is_within(family))
+        FORBIDDEN_FAMILIES.iter().any(|family| self.is_within(family))
     }
 }
 
@@ -130,16 +121,8 @@ mod tests {
 
     #[test]
     fn parses_fideslang_keys() {
-        for key in [
-            "user.contact.email",
-            "user.name",
-            "user.financial.bank_account",
-            "a.b0_",
-        ] {
-            assert_eq!(
-                Category::parse(key).map(|c| c.as_str().to_owned()),
-                Ok(key.to_owned())
-            );
+        for key in ["user.contact.email", "user.name", "user.financial.bank_account", "a.b0_"] {
+            assert_eq!(Category::parse(key).map(|c| c.as_str().to_owned()), Ok(key.to_owned()));
         }
     }
 
@@ -147,37 +130,14 @@ mod tests {
     fn rejects_malformed_keys() {
         assert_eq!(Category::parse(""), Err(CategoryError::Empty));
         assert_eq!(Category::parse("user"), Err(CategoryError::TooFewSegments));
-        assert_eq!(
-            Category::parse("user..email"),
-            Err(CategoryError::EmptySegment)
-        );
-        assert_eq!(
-            Category::parse(".user.email"),
-            Err(CategoryError::EmptySegment)
-        );
-        assert_eq!(
-            Category::parse("user.email."),
-            Err(CategoryError::EmptySegment)
-        );
-        assert_eq!(
-            Category::parse("User.email"),
-            Err(CategoryError::InvalidCharacter)
-        );
-        assert_eq!(
-            Category::parse("user.e-mail"),
-            Err(CategoryError::InvalidCharacter)
-        );
-        assert_eq!(
-            Category::parse("user. email"),
-            Err(CategoryError::InvalidCharacter)
-        );
+        assert_eq!(Category::parse("user..email"), Err(CategoryError::EmptySegment));
+        assert_eq!(Category::parse(".user.email"), Err(CategoryError::EmptySegment));
+        assert_eq!(Category::parse("user.email."), Err(CategoryError::EmptySegment));
+        assert_eq!(Category::parse("User.email"), Err(CategoryError::InvalidCharacter));
+        assert_eq!(Category::parse("user.e-mail"), Err(CategoryError::InvalidCharacter));
+        assert_eq!(Category::parse("user. email"), Err(CategoryError::InvalidCharacter));
         let long = format!("user.{}", "a".repeat(MAX_CATEGORY_LEN));
-        assert_eq!(
-            Category::parse(&long),
-            Err(CategoryError::TooLong {
-                max: MAX_CATEGORY_LEN
-            })
-        );
+        assert_eq!(Category::parse(&long), Err(CategoryError::TooLong { max: MAX_CATEGORY_LEN }));
         let exact = format!("user.{}", "a".repeat(MAX_CATEGORY_LEN - 5));
         assert!(Category::parse(&exact).is_ok());
     }
@@ -192,10 +152,7 @@ mod tests {
             "user.demographic.date_of_birth",
         ];
         for key in forbidden {
-            assert!(
-                Category::parse(key).is_ok_and(|c| c.is_forbidden()),
-                "{key}"
-            );
+            assert!(Category::parse(key).is_ok_and(|c| c.is_forbidden()), "{key}");
         }
         let allowed = [
             "user.government",
@@ -207,10 +164,7 @@ mod tests {
             "user.biometric",
         ];
         for key in allowed {
-            assert!(
-                Category::parse(key).is_ok_and(|c| !c.is_forbidden()),
-                "{key}"
-            );
+            assert!(Category::parse(key).is_ok_and(|c| !c.is_forbidden()), "{key}");
         }
     }
 

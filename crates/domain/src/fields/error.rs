@@ -65,26 +65,19 @@ impl ValueErrorCode {
     pub fn message_en(&self) -> String {
         match self {
             Self::UnknownField => "unknown field: it is not in the field catalogue".into(),
-            Self::FieldDisabled => {
-                "this field is defined but not enabled in this installation".into()
-            }
+            Self::FieldDisabled => "this field is defined but not enabled in this installation".into(),
             Self::ForbiddenCategory => "kluis does not store this kind of data: national \
                  identification numbers such as the BSN, dates of birth and identity-document \
                  numbers are refused (UAVG art. 46, GDPR art. 87)"
                 .into(),
             Self::Empty => "a value is required but the field is empty".into(),
             Self::TooLong { max } => format!("too long: at most {max} characters are allowed"),
-            Self::InvalidCharacters => {
-                "contains control characters or invisible text-direction characters".into()
-            }
+            Self::InvalidCharacters => "contains control characters or invisible text-direction characters".into(),
             Self::InvalidEmail => "not a valid e-mail address (expected name@example.nl)".into(),
             Self::InvalidPhone => "not a valid phone number: give an international number \
                  (+31 6 12345678) or a Dutch one (06 12345678)"
                 .into(),
-            Self::InvalidIban => {
-                "not a valid IBAN: the mod-97 check digits do not match or the format is wrong"
-                    .into()
-            }
+            Self::InvalidIban => "not a valid IBAN: the mod-97 check digits do not match or the format is wrong".into(),
             Self::InvalidPostcode => "not a valid Dutch postcode: four digits (the first not 0) \
                  and two letters, such as 1234 AB"
                 .into(),
@@ -95,15 +88,9 @@ impl ValueErrorCode {
                 "not a valid house-number addition: 1 to 6 letters, digits or dashes".into()
             }
             Self::InvalidPoBox => "not a valid PO box number: 1 to 6 digits, not 0".into(),
-            Self::InvalidCountry => {
-                "not a valid country: give a two-letter ISO 3166-1 code such as NL".into()
-            }
-            Self::InvalidCustomerNumber => {
-                "not a valid customer number: 1 to 32 letters, digits or dashes".into()
-            }
-            Self::InvalidGender => {
-                "not a valid gender: use female, male, non_binary or unspecified".into()
-            }
+            Self::InvalidCountry => "not a valid country: give a two-letter ISO 3166-1 code such as NL".into(),
+            Self::InvalidCustomerNumber => "not a valid customer number: 1 to 32 letters, digits or dashes".into(),
+            Self::InvalidGender => "not a valid gender: use female, male, non_binary or unspecified".into(),
             Self::BsnDetected => "looks like a BSN (citizen service number); kluis does not \
                  store BSNs (UAVG art. 46)"
                 .into(),
@@ -117,25 +104,19 @@ impl ValueErrorCode {
     pub fn message_nl(&self) -> String {
         match self {
             Self::UnknownField => "onbekend veld: het staat niet in de veldcatalogus".into(),
-            Self::FieldDisabled => {
-                "dit veld bestaat wel, maar is in deze installatie niet ingeschakeld".into()
-            }
+            Self::FieldDisabled => "dit veld bestaat wel, maar is in deze installatie niet ingeschakeld".into(),
             Self::ForbiddenCategory => "kluis slaat dit soort gegevens niet op: nationale \
                  identificatienummers zoals het BSN, geboortedata en nummers van \
                  identiteitsbewijzen worden geweigerd (UAVG art. 46, AVG art. 87)"
                 .into(),
             Self::Empty => "een waarde is verplicht, maar het veld is leeg".into(),
             Self::TooLong { max } => format!("te lang: hoogstens {max} tekens toegestaan"),
-            Self::InvalidCharacters => {
-                "bevat stuurtekens of onzichtbare tekens voor de schrijfrichting".into()
-            }
+            Self::InvalidCharacters => "bevat stuurtekens of onzichtbare tekens voor de schrijfrichting".into(),
             Self::InvalidEmail => "geen geldig e-mailadres (verwacht naam@voorbeeld.nl)".into(),
             Self::InvalidPhone => "geen geldig telefoonnummer: geef een internationaal nummer \
                  (+31 6 12345678) of een Nederlands nummer (06 12345678)"
                 .into(),
-            Self::InvalidIban => {
-                "geen geldig IBAN: de mod-97-controle klopt niet of het formaat is onjuist".into()
-            }
+            Self::InvalidIban => "geen geldig IBAN: de mod-97-controle klopt niet of het formaat is onjuist".into(),
             Self::InvalidPostcode => "geen geldige Nederlandse postcode: vier cijfers (het \
                  eerste geen 0) en twee letters, zoals 1234 AB"
                 .into(),
@@ -146,15 +127,9 @@ impl ValueErrorCode {
                 "geen geldige huisnummertoevoeging: 1 tot 6 letters, cijfers of streepjes".into()
             }
             Self::InvalidPoBox => "geen geldig postbusnummer: 1 tot 6 cijfers, niet 0".into(),
-            Self::InvalidCountry => {
-                "geen geldig land: geef een tweeletterige ISO 3166-1-code zoals NL".into()
-            }
-            Self::InvalidCustomerNumber => {
-                "geen geldig klantnummer: 1 tot 32 letters, cijfers of streepjes".into()
-            }
-            Self::InvalidGender => {
-                "geen geldig geslacht: gebruik female, male, non_binary of unspecified".into()
-            }
+            Self::InvalidCountry => "geen geldig land: geef een tweeletterige ISO 3166-1-code zoals NL".into(),
+            Self::InvalidCustomerNumber => "geen geldig klantnummer: 1 tot 32 letters, cijfers of streepjes".into(),
+            Self::InvalidGender => "geen geldig geslacht: gebruik female, male, non_binary of unspecified".into(),
             Self::BsnDetected => "lijkt op een BSN (burgerservicenummer); kluis slaat geen \
                  BSN's op (UAVG art. 46)"
                 .into(),
@@ -186,14 +161,8 @@ impl ValueError {
     /// e-mail address pasted into the wrong box) is replaced by a placeholder.
     pub(super) fn new(field: &str, code: ValueErrorCode) -> ValueError {
         let plausible = (1..=64).contains(&field.len())
-            && field
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-        let field = if plausible {
-            field.to_owned()
-        } else {
-            "<invalid field name>".to_owned()
-        };
+            && field.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        let field = if plausible { field.to_owned() } else { "<invalid field name>".to_owned() };
         ValueError { field, code }
     }
 }

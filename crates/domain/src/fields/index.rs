@@ -43,9 +43,7 @@ impl IndexName {
 
     /// The inverse of [`IndexName::as_str`], for names that arrive in URLs or stored rows.
     pub fn parse(name: &str) -> Option<IndexName> {
-        IndexName::ALL
-            .into_iter()
-            .find(|index| index.as_str() == name)
+        IndexName::ALL.into_iter().find(|index| index.as_str() == name)
     }
 
     /// The fields whose values make up a term, in term order.
@@ -77,16 +75,9 @@ fn term<'v>(parts: impl IntoIterator<Item = &'v str>) -> Vec<u8> {
 /// [`IndexName::ALL`] order: one per index all of whose fields are present, so
 /// `postcode_house_number` only when both postcode and house number are. When a field name
 /// occurs more than once, the first value counts.
-pub fn index_terms<'a>(
-    values: impl IntoIterator<Item = (&'a str, &'a FieldValue)>,
-) -> Vec<(IndexName, Vec<u8>)> {
+pub fn index_terms<'a>(values: impl IntoIterator<Item = (&'a str, &'a FieldValue)>) -> Vec<(IndexName, Vec<u8>)> {
     let values: Vec<(&str, &FieldValue)> = values.into_iter().collect();
-    let find = |field: &str| {
-        values
-            .iter()
-            .find(|(name, _)| *name == field)
-            .map(|(_, value)| value.as_str())
-    };
+    let find = |field: &str| values.iter().find(|(name, _)| *name == field).map(|(_, value)| value.as_str());
     IndexName::ALL
         .into_iter()
         .filter_map(|index| {
@@ -99,19 +90,10 @@ pub fn index_terms<'a>(
 /// The term for a lookup query. Each raw part goes through the same validator as a stored value
 /// (so `Foo@Example.com ` finds `foo@example.com`); `raw` has one element, or two (postcode,
 /// house number) for the compound index.
-pub fn lookup_term(
-    catalogue: &Catalogue,
-    index: IndexName,
-    raw: &[&str],
-) -> Result<Vec<u8>, ValueError> {
+pub fn lookup_term(catalogue: &Catalogue, index: IndexName, raw: &[&str]) -> Result<Vec<u8>, ValueError> {
     let fields = index.fields();
     if raw.len() != fields.len() {
-        return Err(ValueError::new(
-            index.as_str(),
-            ValueErrorCode::WrongPartCount {
-                expected: fields.len(),
-            },
-        ));
+        return Err(ValueError::new(index.as_str(), ValueErrorCode::WrongPartCount { expected: fields.len() }));
     }
     let values = fields
         .iter()

@@ -27,74 +27,22 @@ fn builtin_catalogue_matches_the_brief() {
         ("company_name", T::Text, "user.workplace", false, true),
         ("first_names", T::Text, "user.name.first", false, true),
         ("last_name", T::Text, "user.name.last", false, true),
-        (
-            "street",
-            T::Text,
-            "user.contact.address.street",
-            false,
-            true,
-        ),
-        (
-            "house_number",
-            T::HouseNumber,
-            "user.contact.address.street",
-            false,
-            true,
-        ),
-        (
-            "house_number_addition",
-            T::HouseNumberAddition,
-            "user.contact.address.street",
-            false,
-            true,
-        ),
-        (
-            "postcode",
-            T::Postcode,
-            "user.contact.address.postal_code",
-            false,
-            true,
-        ),
-        (
-            "po_box",
-            T::PoBox,
-            "user.contact.address.po_box",
-            false,
-            true,
-        ),
+        ("street", T::Text, "user.contact.address.street", false, true),
+        ("house_number", T::HouseNumber, "user.contact.address.street", false, true),
+        ("house_number_addition", T::HouseNumberAddition, "user.contact.address.street", false, true),
+        ("postcode", T::Postcode, "user.contact.address.postal_code", false, true),
+        ("po_box", T::PoBox, "user.contact.address.po_box", false, true),
         ("city", T::Text, "user.contact.address.city", false, true),
-        (
-            "country",
-            T::Country,
-            "user.contact.address.country",
-            false,
-            true,
-        ),
+        ("country", T::Country, "user.contact.address.country", false, true),
         ("email", T::Email, "user.contact.email", true, true),
         ("phone", T::Phone, "user.contact.phone_number", true, true),
         ("iban", T::Iban, "user.financial.bank_account", true, true),
-        (
-            "customer_number",
-            T::CustomerNumber,
-            "user.unique_id",
-            true,
-            true,
-        ),
+        ("customer_number", T::CustomerNumber, "user.unique_id", true, true),
         ("gender", T::Gender, "user.demographic.gender", false, false),
     ];
     let catalogue = Catalogue::dutch_it_provider();
-    let got: Vec<(&str, FieldType, &str, bool, bool)> = catalogue
-        .fields()
-        .map(|d| {
-            (
-                d.name,
-                d.field_type,
-                d.category.as_str(),
-                d.indexed,
-                d.enabled,
-            )
-        })
-        .collect();
+    let got: Vec<(&str, FieldType, &str, bool, bool)> =
+        catalogue.fields().map(|d| (d.name, d.field_type, d.category.as_str(), d.indexed, d.enabled)).collect();
     assert_eq!(got, want);
 }
 
@@ -123,10 +71,7 @@ fn define_refuses_forbidden_categories() -> Result<(), FieldError> {
     ] {
         assert_eq!(
             catalogue.define(custom_field("tax_ref", category)?),
-            Err(FieldError::ForbiddenCategory {
-                name: "tax_ref".to_owned(),
-                category: category.to_owned(),
-            })
+            Err(FieldError::ForbiddenCategory { name: "tax_ref".to_owned(), category: category.to_owned() })
         );
     }
     assert_eq!(catalogue.get("tax_ref"), None);
@@ -138,10 +83,7 @@ fn define_refuses_forbidden_names_even_with_an_innocent_category() -> Result<(),
     let mut catalogue = Catalogue::dutch_it_provider();
     for name in ["bsn", "date_of_birth", "passport_number", "partner_bsn"] {
         let refused = catalogue.define(custom_field(name, "user.unique_id")?);
-        assert!(
-            matches!(refused, Err(FieldError::ForbiddenCategory { .. })),
-            "{name}: {refused:?}"
-        );
+        assert!(matches!(refused, Err(FieldError::ForbiddenCategory { .. })), "{name}: {refused:?}");
     }
     Ok(())
 }
@@ -155,9 +97,7 @@ fn define_refuses_duplicates_and_adds_new_fields() -> Result<(), FieldError> {
     );
     catalogue.define(custom_field("kvk_name", "user.workplace")?)?;
     assert_eq!(catalogue.fields().last().map(|d| d.name), Some("kvk_name"));
-    let value = catalogue
-        .parse_value("kvk_name", " Acme ")
-        .map_err(|_| FieldError::Unknown("kvk_name".to_owned()))?;
+    let value = catalogue.parse_value("kvk_name", " Acme ").map_err(|_| FieldError::Unknown("kvk_name".to_owned()))?;
     assert_eq!(value.as_str(), "Acme");
     Ok(())
 }
@@ -172,22 +112,11 @@ fn category_errors_convert_into_field_errors() {
 #[test]
 fn gender_is_disabled_until_enabled() {
     let mut catalogue = Catalogue::dutch_it_provider();
-    assert_eq!(
-        code(&catalogue, "gender", "female"),
-        Some(ValueErrorCode::FieldDisabled)
-    );
+    assert_eq!(code(&catalogue, "gender", "female"), Some(ValueErrorCode::FieldDisabled));
     assert_eq!(catalogue.enable("gender"), Ok(()));
-    assert_eq!(
-        catalogue
-            .parse_value("gender", "Female")
-            .map(FieldValue::into_string),
-        Ok("female".to_owned())
-    );
+    assert_eq!(catalogue.parse_value("gender", "Female").map(FieldValue::into_string), Ok("female".to_owned()));
     assert_eq!(catalogue.enable("gender"), Ok(()));
-    assert_eq!(
-        catalogue.enable("shoe_size"),
-        Err(FieldError::Unknown("shoe_size".to_owned()))
-    );
+    assert_eq!(catalogue.enable("shoe_size"), Err(FieldError::Unknown("shoe_size".to_owned())));
 }
 
 #[test]
@@ -208,16 +137,9 @@ fn forbidden_field_names_say_why_instead_of_unknown() {
         "drivers_license_number",
         "BSN",
     ] {
-        assert_eq!(
-            code(&catalogue, name, "x"),
-            Some(ValueErrorCode::ForbiddenCategory),
-            "{name}"
-        );
+        assert_eq!(code(&catalogue, name, "x"), Some(ValueErrorCode::ForbiddenCategory), "{name}");
     }
-    assert_eq!(
-        code(&catalogue, "shoe_size", "42"),
-        Some(ValueErrorCode::UnknownField)
-    );
+    assert_eq!(code(&catalogue, "shoe_size", "42"), Some(ValueErrorCode::UnknownField));
 }
 
 // R-NL-BSN-1 / R-NL-BSN-2: a BSN is refused in every field, with the reason.
@@ -235,20 +157,12 @@ fn bsn_is_refused_wherever_it_is_typed() {
         ("iban", "111222333"),
     ] {
         let err = catalogue.parse_value(field, raw).err();
-        assert_eq!(
-            err.as_ref().map(|e| e.code),
-            Some(ValueErrorCode::BsnDetected),
-            "{field}"
-        );
+        assert_eq!(err.as_ref().map(|e| e.code), Some(ValueErrorCode::BsnDetected), "{field}");
         let message = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("UAVG art. 46"), "{message}");
     }
     // A nine-digit number failing the elfproef is a fine customer number.
-    assert!(
-        catalogue
-            .parse_value("customer_number", "123456789")
-            .is_ok()
-    );
+    assert!(catalogue.parse_value("customer_number", "123456789").is_ok());
 }
 
 #[test]
@@ -267,8 +181,7 @@ fn parse_values_collects_every_error_sorted_by_field() {
         Ok(_) => Vec::new(),
         Err(errors) => errors.0,
     };
-    let got: Vec<(&str, ValueErrorCode)> =
-        errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+    let got: Vec<(&str, ValueErrorCode)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
     assert_eq!(
         got,
         [
@@ -293,12 +206,7 @@ fn parse_values_returns_normalised_values_in_input_order() {
             ("house_number", "007"),
             ("iban", "nl91 abna 0417 1643 00"),
         ])
-        .map(|values| {
-            values
-                .into_iter()
-                .map(|(def, value)| (def.name, value.into_string()))
-                .collect::<Vec<_>>()
-        });
+        .map(|values| values.into_iter().map(|(def, value)| (def.name, value.into_string())).collect::<Vec<_>>());
     assert_eq!(
         parsed,
         Ok(vec![
@@ -320,14 +228,8 @@ fn validation_errors_display_lists_fields_without_values() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(
-        text.starts_with("2 invalid value(s): iban: not a valid IBAN"),
-        "{text}"
-    );
-    assert!(
-        text.contains("postcode: not a valid Dutch postcode"),
-        "{text}"
-    );
+    assert!(text.starts_with("2 invalid value(s): iban: not a valid IBAN"), "{text}");
+    assert!(text.contains("postcode: not a valid Dutch postcode"), "{text}");
     assert!(!text.to_lowercase().contains("canary"), "{text}");
 }
 
@@ -337,16 +239,7 @@ fn validation_errors_display_lists_fields_without_values() {
 fn implausible_field_names_are_not_echoed() {
     let catalogue = Catalogue::dutch_it_provider();
     let err = catalogue.parse_value("jan@example.nl", "x").err();
-    assert_eq!(
-        err,
-        Some(ValueError {
-            field: "<invalid field name>".to_owned(),
-            code: ValueErrorCode::UnknownField
-        })
-    );
-    let err = catalogue
-        .parse_value("shoe_size", "x")
-        .err()
-        .map(|e| e.field);
+    assert_eq!(err, Some(ValueError { field: "<invalid field name>".to_owned(), code: ValueErrorCode::UnknownField }));
+    let err = catalogue.parse_value("shoe_size", "x").err().map(|e| e.field);
     assert_eq!(err.as_deref(), Some("shoe_size"));
 }

@@ -1,36 +1,16 @@
 //! Blind-index terms: the bytes stored at write time equal the bytes computed at lookup time.
 
-use kluis_domain::fields::{
-    Catalogue, FieldValue, IndexName, ValueError, ValueErrorCode, index_terms, lookup_term,
-};
+use kluis_domain::fields::{Catalogue, FieldValue, IndexName, ValueError, ValueErrorCode, index_terms, lookup_term};
 
-fn subject(
-    catalogue: &Catalogue,
-    input: &[(&'static str, &str)],
-) -> Vec<(&'static str, FieldValue)> {
-    input
-        .iter()
-        .filter_map(|(field, raw)| catalogue.parse_value(field, raw).ok().map(|v| (*field, v)))
-        .collect()
+fn subject(catalogue: &Catalogue, input: &[(&'static str, &str)]) -> Vec<(&'static str, FieldValue)> {
+    input.iter().filter_map(|(field, raw)| catalogue.parse_value(field, raw).ok().map(|v| (*field, v))).collect()
 }
 
 #[test]
 fn index_names_are_stable() {
     let names: Vec<&str> = IndexName::ALL.iter().map(|i| i.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "email",
-            "phone",
-            "iban",
-            "customer_number",
-            "postcode_house_number"
-        ]
-    );
-    assert_eq!(
-        IndexName::PostcodeHouseNumber.fields(),
-        ["postcode", "house_number"]
-    );
+    assert_eq!(names, ["email", "phone", "iban", "customer_number", "postcode_house_number"]);
+    assert_eq!(IndexName::PostcodeHouseNumber.fields(), ["postcode", "house_number"]);
     assert_eq!(IndexName::Email.fields(), ["email"]);
     let mut sorted = IndexName::ALL;
     sorted.sort();
@@ -92,50 +72,16 @@ fn lookup_terms_match_stored_terms() -> Result<(), ValueError> {
         ],
     );
     let terms = index_terms(stored.iter().map(|(f, v)| (*f, v)));
-    let term_of = |index: IndexName| {
-        terms
-            .iter()
-            .find(|(i, _)| *i == index)
-            .map(|(_, t)| t.clone())
-    };
+    let term_of = |index: IndexName| terms.iter().find(|(i, _)| *i == index).map(|(_, t)| t.clone());
+    assert_eq!(Some(lookup_term(&catalogue, IndexName::Email, &["Foo@Example.com "])?), term_of(IndexName::Email));
+    assert_eq!(Some(lookup_term(&catalogue, IndexName::Phone, &["06 1234 5678"])?), term_of(IndexName::Phone));
+    assert_eq!(Some(lookup_term(&catalogue, IndexName::Iban, &["nl91 abna 0417 1643 00"])?), term_of(IndexName::Iban));
     assert_eq!(
-        Some(lookup_term(
-            &catalogue,
-            IndexName::Email,
-            &["Foo@Example.com "]
-        )?),
-        term_of(IndexName::Email)
-    );
-    assert_eq!(
-        Some(lookup_term(
-            &catalogue,
-            IndexName::Phone,
-            &["06 1234 5678"]
-        )?),
-        term_of(IndexName::Phone)
-    );
-    assert_eq!(
-        Some(lookup_term(
-            &catalogue,
-            IndexName::Iban,
-            &["nl91 abna 0417 1643 00"]
-        )?),
-        term_of(IndexName::Iban)
-    );
-    assert_eq!(
-        Some(lookup_term(
-            &catalogue,
-            IndexName::CustomerNumber,
-            &["k-42"]
-        )?),
+        Some(lookup_term(&catalogue, IndexName::CustomerNumber, &["k-42"])?),
         term_of(IndexName::CustomerNumber)
     );
     assert_eq!(
-        Some(lookup_term(
-            &catalogue,
-            IndexName::PostcodeHouseNumber,
-            &["1234ab", "012"]
-        )?),
+        Some(lookup_term(&catalogue, IndexName::PostcodeHouseNumber, &["1234ab", "012"])?),
         term_of(IndexName::PostcodeHouseNumber)
     );
     Ok(())
@@ -144,36 +90,20 @@ fn lookup_terms_match_stored_terms() -> Result<(), ValueError> {
 #[test]
 fn lookup_refuses_bad_queries() {
     let catalogue = Catalogue::dutch_it_provider();
-    let code = |index, raw: &[&str]| {
-        lookup_term(&catalogue, index, raw)
-            .err()
-            .map(|e| (e.field, e.code))
-    };
+    let code = |index, raw: &[&str]| lookup_term(&catalogue, index, raw).err().map(|e| (e.field, e.code));
     assert_eq!(
         code(IndexName::PostcodeHouseNumber, &["1234 AB"]),
-        Some((
-            "postcode_house_number".to_owned(),
-            ValueErrorCode::WrongPartCount { expected: 2 }
-        ))
+        Some(("postcode_house_number".to_owned(), ValueErrorCode::WrongPartCount { expected: 2 }))
     );
     assert_eq!(
         code(IndexName::Email, &["a@b.nl", "c@d.nl"]),
-        Some((
-            "email".to_owned(),
-            ValueErrorCode::WrongPartCount { expected: 1 }
-        ))
+        Some(("email".to_owned(), ValueErrorCode::WrongPartCount { expected: 1 }))
     );
     assert_eq!(
         code(IndexName::PostcodeHouseNumber, &["1234 AB", "0"]),
-        Some((
-            "house_number".to_owned(),
-            ValueErrorCode::InvalidHouseNumber
-        ))
+        Some(("house_number".to_owned(), ValueErrorCode::InvalidHouseNumber))
     );
-    assert_eq!(
-        code(IndexName::Email, &["nope"]),
-        Some(("email".to_owned(), ValueErrorCode::InvalidEmail))
-    );
+    assert_eq!(code(IndexName::Email, &["nope"]), Some(("email".to_owned(), ValueErrorCode::InvalidEmail)));
     assert_eq!(
         code(IndexName::CustomerNumber, &["111222333"]),
         Some(("customer_number".to_owned(), ValueErrorCode::BsnDetected))

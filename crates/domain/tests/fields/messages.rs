@@ -31,10 +31,7 @@ fn codes_are_distinct_snake_case() {
     let mut seen = HashSet::new();
     for code in ALL_CODES {
         let s = code.as_str();
-        assert!(
-            s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-            "{s}"
-        );
+        assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
         assert!(seen.insert(s), "duplicate {s}");
     }
     assert_eq!(ValueErrorCode::UnknownField.as_str(), "unknown_field");
@@ -69,31 +66,14 @@ fn messages_match_the_brief() {
         ValueErrorCode::BsnDetected.message_en(),
         "looks like a BSN (citizen service number); kluis does not store BSNs (UAVG art. 46)"
     );
-    assert!(
-        ValueErrorCode::TooLong { max: 32 }
-            .message_en()
-            .contains("32")
-    );
-    assert!(
-        ValueErrorCode::TooLong { max: 32 }
-            .message_nl()
-            .contains("32")
-    );
+    assert!(ValueErrorCode::TooLong { max: 32 }.message_en().contains("32"));
+    assert!(ValueErrorCode::TooLong { max: 32 }.message_nl().contains("32"));
 }
 
 #[test]
 fn value_error_display_names_field_and_reason() {
-    let err = ValueError {
-        field: "iban".to_owned(),
-        code: ValueErrorCode::InvalidIban,
-    };
-    assert_eq!(
-        err.to_string(),
-        format!("iban: {}", ValueErrorCode::InvalidIban.message_en())
-    );
-    let forbidden = FieldError::ForbiddenCategory {
-        name: "bsn".to_owned(),
-        category: "user.government_id".to_owned(),
-    };
+    let err = ValueError { field: "iban".to_owned(), code: ValueErrorCode::InvalidIban };
+    assert_eq!(err.to_string(), format!("iban: {}", ValueErrorCode::InvalidIban.message_en()));
+    let forbidden = FieldError::ForbiddenCategory { name: "bsn".to_owned(), category: "user.government_id".to_owned() };
     assert!(forbidden.to_string().contains("UAVG art. 46"));
 }

@@ -2,8 +2,8 @@
 //! in `Debug` or error text, and any valid BSN is caught wherever it hides.
 
 use kluis_domain::fields::{
-    Catalogue, FieldType, FieldValue, ISO_3166_ALPHA2, IndexName, ValueErrorCode, contains_bsn, is_bsn,
-    elfproef, lookup_term,
+    Catalogue, FieldType, FieldValue, ISO_3166_ALPHA2, IndexName, ValueErrorCode, contains_bsn, elfproef, is_bsn,
+    lookup_term,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -11,9 +11,7 @@ use proptest::test_runner::FileFailurePersistence;
 fn config() -> ProptestConfig {
     ProptestConfig {
         // Regressions live with the crate, not next to this file (the repository convention).
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/fields_props.txt",
-        ))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/fields_props.txt"))),
         ..ProptestConfig::default()
     }
 }
@@ -50,12 +48,7 @@ fn assert_idempotent(catalogue: &Catalogue, field: &str, raw: &str) -> Result<bo
     match catalogue.parse_value(field, raw) {
         Ok(value) => {
             let again = catalogue.parse_value(field, value.as_str());
-            prop_assert_eq!(
-                again.as_ref().map(FieldValue::as_str),
-                Ok(value.as_str()),
-                "field {}",
-                field
-            );
+            prop_assert_eq!(again.as_ref().map(FieldValue::as_str), Ok(value.as_str()), "field {}", field);
             Ok(true)
         }
         Err(_) => Ok(false),
@@ -66,24 +59,14 @@ fn assert_idempotent(catalogue: &Catalogue, field: &str, raw: &str) -> Result<bo
 fn random_case(s: &str, mask: u64) -> String {
     s.chars()
         .enumerate()
-        .map(|(i, c)| {
-            if mask >> (i % 64) & 1 == 1 {
-                c.to_ascii_lowercase()
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
+        .map(|(i, c)| if mask >> (i % 64) & 1 == 1 { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() })
         .collect()
 }
 
 /// A valid BSN: eight random digits and the one last digit that satisfies the elfproef.
 fn valid_bsn() -> impl Strategy<Value = String> {
     proptest::collection::vec(0_u8..10, 8).prop_filter_map("no check digit fits", |digits| {
-        let sum: u32 = digits
-            .iter()
-            .zip((2..=9).rev())
-            .map(|(&d, w)| u32::from(d) * w)
-            .sum();
+        let sum: u32 = digits.iter().zip((2..=9).rev()).map(|(&d, w)| u32::from(d) * w).sum();
         let check = sum % 11;
         let mut s: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
         if check == 10 || (sum == 0) {
@@ -100,11 +83,7 @@ fn valid_nl_iban() -> impl Strategy<Value = String> {
         let rearranged = format!("{bank}{account}NL00");
         let remainder = rearranged.chars().fold(0_u32, |acc, c| {
             let n = c.to_digit(36).unwrap_or(0);
-            if n >= 10 {
-                (acc * 100 + n) % 97
-            } else {
-                (acc * 10 + n) % 97
-            }
+            if n >= 10 { (acc * 100 + n) % 97 } else { (acc * 10 + n) % 97 }
         });
         format!("NL{:02}{bank}{account}", 98 - remainder)
     })

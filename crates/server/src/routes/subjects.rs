@@ -151,7 +151,11 @@ pub async fn create_subject(
     ),
     security(("bearer" = []))
 )]
-pub async fn get_subject(State(state): State<AppState>, access: Access, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_subject(
+    State(state): State<AppState>,
+    access: Access,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let subject = state.vault.get_subject(&access.audit, id).await?;
     Ok(no_store(Json(SubjectBody::from(subject)).into_response()))
@@ -206,7 +210,11 @@ pub async fn change_subject(
     ),
     security(("bearer" = []))
 )]
-pub async fn erase_subject(State(state): State<AppState>, access: Access, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn erase_subject(
+    State(state): State<AppState>,
+    access: Access,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     state.vault.erase_subject(&access.audit, id).await?;
     Ok(StatusCode::NO_CONTENT)

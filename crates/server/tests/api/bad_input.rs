@@ -37,9 +37,7 @@ const SEED: &str = "seed@example.nl";
 /// An app with one subject; returns the app and the subject's id.
 async fn seeded(backend: Backend) -> Option<(TestApp, String)> {
     let app = TestApp::in_process(backend).await?;
-    let id = app
-        .create(&json!({ "email": SEED, "iban": "NL91ABNA0417164300", "last_name": "Zaad" }))
-        .await;
+    let id = app.create(&json!({ "email": SEED, "iban": "NL91ABNA0417164300", "last_name": "Zaad" })).await;
     Some((app, id))
 }
 
@@ -62,16 +60,8 @@ async fn refused(
     for value in bad {
         res.assert_not_echoed(value);
     }
-    assert_eq!(
-        app.counts().await,
-        counts,
-        "a refused request changed the store: {doc}"
-    );
-    assert_eq!(
-        app.read(seed).await,
-        before,
-        "a refused request changed the seeded subject: {doc}"
-    );
+    assert_eq!(app.counts().await, counts, "a refused request changed the store: {doc}");
+    assert_eq!(app.read(seed).await, before, "a refused request changed the seeded subject: {doc}");
     doc
 }
 
@@ -87,10 +77,7 @@ fn field_errors(doc: &Value) -> Vec<(String, String)> {
                     && e["message_nl"].as_str().is_some_and(|m| !m.is_empty()),
                 "{e}"
             );
-            (
-                e["field"].as_str().unwrap_or("?").to_owned(),
-                e["code"].as_str().unwrap_or("?").to_owned(),
-            )
+            (e["field"].as_str().unwrap_or("?").to_owned(), e["code"].as_str().unwrap_or("?").to_owned())
         })
         .collect();
     errors.sort();
@@ -98,48 +85,19 @@ fn field_errors(doc: &Value) -> Vec<(String, String)> {
 }
 
 fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = expected
-        .iter()
-        .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
-        .collect();
+    let mut v: Vec<(String, String)> = expected.iter().map(|(f, c)| ((*f).to_owned(), (*c).to_owned())).collect();
     v.sort();
     v
 }
 
 /// Creating with `values` and changing the seed to `values` are both refused with per-field
 /// `expected` errors, without echoing `bad`.
-async fn invalid_values(
-    app: &TestApp,
-    seed: &str,
-    values: &Value,
-    expected: &[(&str, &str)],
-    bad: &[&str],
-) {
-    let create = app
-        .post("/api/v1/subjects")
-        .json(&json!({ "values": values }));
-    let doc = refused(
-        app,
-        seed,
-        create,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_values",
-        bad,
-    )
-    .await;
+async fn invalid_values(app: &TestApp, seed: &str, values: &Value, expected: &[(&str, &str)], bad: &[&str]) {
+    let create = app.post("/api/v1/subjects").json(&json!({ "values": values }));
+    let doc = refused(app, seed, create, StatusCode::UNPROCESSABLE_ENTITY, "invalid_values", bad).await;
     assert_eq!(field_errors(&doc), pairs(expected), "create");
-    let change = app
-        .patch(format!("/api/v1/subjects/{seed}"))
-        .json(&json!({ "values": values }));
-    let doc = refused(
-        app,
-        seed,
-        change,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_values",
-        bad,
-    )
-    .await;
+    let change = app.patch(format!("/api/v1/subjects/{seed}")).json(&json!({ "values": values }));
+    let doc = refused(app, seed, change, StatusCode::UNPROCESSABLE_ENTITY, "invalid_values", bad).await;
     assert_eq!(field_errors(&doc), pairs(expected), "change");
 }
 
@@ -147,11 +105,7 @@ async fn invalid_iban(backend: Backend) {
     let Some((app, seed)) = seeded(backend).await else {
         return;
     };
-    for bad in [
-        "NL92ABNA0417164300",
-        "NL91ABNA0417164301",
-        "NL91-ABNA-0417-1643-00",
-    ] {
+    for bad in ["NL92ABNA0417164300", "NL91ABNA0417164301", "NL91-ABNA-0417-1643-00"] {
         invalid_values(
             &app,
             &seed,
@@ -200,14 +154,7 @@ async fn invalid_email(backend: Backend) {
         return;
     };
     for bad in ["jan@@example.nl", "Jan <jan@example.nl>", "jan@localhost"] {
-        invalid_values(
-            &app,
-            &seed,
-            &json!({ "email": bad }),
-            &[("email", "invalid_email")],
-            &[bad],
-        )
-        .await;
+        invalid_values(&app, &seed, &json!({ "email": bad }), &[("email", "invalid_email")], &[bad]).await;
     }
 }
 
@@ -240,19 +187,8 @@ async fn bsn_in_any_field(backend: Backend) {
 
     // A BSN as a lookup value is refused too, and not echoed.
     let find = app.get(format!("/api/v1/subjects?customer_number={bsn}"));
-    let doc = refused(
-        &app,
-        &seed,
-        find,
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        &[bsn],
-    )
-    .await;
-    assert_eq!(
-        field_errors(&doc),
-        pairs(&[("customer_number", "bsn_detected")])
-    );
+    let doc = refused(&app, &seed, find, StatusCode::BAD_REQUEST, "invalid_query", &[bsn]).await;
+    assert_eq!(field_errors(&doc), pairs(&[("customer_number", "bsn_detected")]));
 }
 
 async fn unknown_field(backend: Backend) {
@@ -278,18 +214,8 @@ async fn unknown_field(backend: Backend) {
     )
     .await;
     // Removing an unknown field is as wrong as setting it.
-    let change = app
-        .patch(format!("/api/v1/subjects/{seed}"))
-        .json(&json!({ "values": { "shoe_size": null } }));
-    let doc = refused(
-        &app,
-        &seed,
-        change,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_values",
-        &[],
-    )
-    .await;
+    let change = app.patch(format!("/api/v1/subjects/{seed}")).json(&json!({ "values": { "shoe_size": null } }));
+    let doc = refused(&app, &seed, change, StatusCode::UNPROCESSABLE_ENTITY, "invalid_values", &[]).await;
     assert_eq!(field_errors(&doc), pairs(&[("shoe_size", "unknown_field")]));
 }
 
@@ -320,32 +246,15 @@ async fn disabled_field(backend: Backend) {
     let Some((app, seed)) = seeded(backend).await else {
         return;
     };
-    invalid_values(
-        &app,
-        &seed,
-        &json!({ "gender": "female" }),
-        &[("gender", "field_disabled")],
-        &["female"],
-    )
-    .await;
+    invalid_values(&app, &seed, &json!({ "gender": "female" }), &[("gender", "field_disabled")], &["female"]).await;
 }
 
 async fn empty_change(backend: Backend) {
     let Some((app, seed)) = seeded(backend).await else {
         return;
     };
-    let change = app
-        .patch(format!("/api/v1/subjects/{seed}"))
-        .json(&json!({ "values": {} }));
-    refused(
-        &app,
-        &seed,
-        change,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "empty_change",
-        &[],
-    )
-    .await;
+    let change = app.patch(format!("/api/v1/subjects/{seed}")).json(&json!({ "values": {} }));
+    refused(&app, &seed, change, StatusCode::UNPROCESSABLE_ENTITY, "empty_change", &[]).await;
 }
 
 async fn malformed_json(backend: Backend) {
@@ -359,30 +268,10 @@ async fn malformed_json(backend: Backend) {
         format!(r#"{{"values": {{"email": '{secret}'}}}}"#),
         String::new(),
     ] {
-        let create = app
-            .post("/api/v1/subjects")
-            .body("application/json", body.clone());
-        refused(
-            &app,
-            &seed,
-            create,
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            &[secret],
-        )
-        .await;
-        let change = app
-            .patch(format!("/api/v1/subjects/{seed}"))
-            .body("application/json", body);
-        refused(
-            &app,
-            &seed,
-            change,
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            &[secret],
-        )
-        .await;
+        let create = app.post("/api/v1/subjects").body("application/json", body.clone());
+        refused(&app, &seed, create, StatusCode::BAD_REQUEST, "malformed_json", &[secret]).await;
+        let change = app.patch(format!("/api/v1/subjects/{seed}")).body("application/json", body);
+        refused(&app, &seed, change, StatusCode::BAD_REQUEST, "malformed_json", &[secret]).await;
     }
 }
 
@@ -401,29 +290,11 @@ async fn wrong_json_shape(backend: Backend) {
         json!({ "kind": "martian", "values": { "email": secret } }),
     ] {
         let create = app.post("/api/v1/subjects").json(&body);
-        refused(
-            &app,
-            &seed,
-            create,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            &[secret],
-        )
-        .await;
+        refused(&app, &seed, create, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &[secret]).await;
     }
     // A change may not carry anything but strings and nulls.
-    let change = app
-        .patch(format!("/api/v1/subjects/{seed}"))
-        .json(&json!({ "values": { "email": { "x": secret } } }));
-    refused(
-        &app,
-        &seed,
-        change,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_body",
-        &[secret],
-    )
-    .await;
+    let change = app.patch(format!("/api/v1/subjects/{seed}")).json(&json!({ "values": { "email": { "x": secret } } }));
+    refused(&app, &seed, change, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &[secret]).await;
 }
 
 async fn wrong_content_type(backend: Backend) {
@@ -431,12 +302,9 @@ async fn wrong_content_type(backend: Backend) {
         return;
     };
     let body = r#"{"values": {"email": "jan.type@example.nl"}}"#;
-    for content_type in [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-        "application/jsonx",
-    ] {
+    for content_type in
+        ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"]
+    {
         let create = app.post("/api/v1/subjects").body(content_type, body);
         refused(
             &app,
@@ -451,28 +319,14 @@ async fn wrong_content_type(backend: Backend) {
     // No content type at all.
     let mut create = app.post("/api/v1/subjects").body("text/plain", body);
     create = create.without_header("content-type");
-    refused(
-        &app,
-        &seed,
-        create,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        &[],
-    )
-    .await;
+    refused(&app, &seed, create, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &[]).await;
     // The parameters of a JSON type are fine.
-    let res = app
-        .post("/api/v1/subjects")
-        .body("application/json; charset=utf-8", body)
-        .send()
-        .await;
+    let res = app.post("/api/v1/subjects").body("application/json; charset=utf-8", body).send().await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
 }
 
 async fn oversized_body(backend: Backend) {
-    let config = ServerConfig {
-        max_body_bytes: 512,
-    };
+    let config = ServerConfig { max_body_bytes: 512 };
     let secret = "jan.groot@example.nl";
     let body = json!({ "values": { "email": secret, "last_name": "x".repeat(2000) } });
     let small = json!({ "values": { "email": "klein@example.nl" } });
@@ -485,25 +339,9 @@ async fn oversized_body(backend: Backend) {
         let Some(app) = app else { return };
         let seed = app.create(&json!({ "email": SEED })).await;
         let create = app.post("/api/v1/subjects").json(&body);
-        refused(
-            &app,
-            &seed,
-            create,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            &[secret],
-        )
-        .await;
+        refused(&app, &seed, create, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", &[secret]).await;
         let change = app.patch(format!("/api/v1/subjects/{seed}")).json(&body);
-        refused(
-            &app,
-            &seed,
-            change,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            &[secret],
-        )
-        .await;
+        refused(&app, &seed, change, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", &[secret]).await;
         // Just under the limit is fine.
         app.create(&small["values"]).await;
     }
@@ -545,16 +383,12 @@ async fn unauthorized(backend: Backend) {
             let res = request.send().await;
             res.problem(StatusCode::UNAUTHORIZED, "unauthorized");
             assert!(
-                res.header("www-authenticate")
-                    .is_some_and(|v| v.starts_with("Bearer")),
+                res.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")),
                 "WWW-Authenticate: {:?}",
                 res.headers
             );
             res.assert_not_echoed("jan.auth@example.nl");
-            if authorization
-                .as_deref()
-                .is_some_and(|a| a.starts_with("Bearer w"))
-            {
+            if authorization.as_deref().is_some_and(|a| a.starts_with("Bearer w")) {
                 res.assert_not_echoed("wrong-token");
             }
             assert!(!res.text().contains(&token), "the token is echoed");
@@ -570,12 +404,10 @@ async fn missing_purpose(backend: Backend) {
         return;
     };
     let requests = [
-        app.post("/api/v1/subjects")
-            .json(&json!({ "values": { "email": "jan.doel@example.nl" } })),
+        app.post("/api/v1/subjects").json(&json!({ "values": { "email": "jan.doel@example.nl" } })),
         app.get(format!("/api/v1/subjects/{seed}")),
         app.get(format!("/api/v1/subjects?email={}", encode(SEED))),
-        app.patch(format!("/api/v1/subjects/{seed}"))
-            .json(&json!({ "values": { "email": "jan.doel@example.nl" } })),
+        app.patch(format!("/api/v1/subjects/{seed}")).json(&json!({ "values": { "email": "jan.doel@example.nl" } })),
         app.delete(format!("/api/v1/subjects/{seed}")),
     ];
     for request in requests {
@@ -597,33 +429,18 @@ async fn invalid_purpose(backend: Backend) {
         return;
     };
     let long = "a".repeat(65);
-    for purpose in [
-        "Marketing!",
-        "",
-        "1st_purpose",
-        "service delivery",
-        "jan@example.nl",
-        long.as_str(),
-        "dienstverlening-é",
-    ] {
+    for purpose in
+        ["Marketing!", "", "1st_purpose", "service delivery", "jan@example.nl", long.as_str(), "dienstverlening-é"]
+    {
         let requests = [
-            app.post("/api/v1/subjects")
-                .json(&json!({ "values": { "email": "jan.doel@example.nl" } })),
+            app.post("/api/v1/subjects").json(&json!({ "values": { "email": "jan.doel@example.nl" } })),
             app.get(format!("/api/v1/subjects/{seed}")),
             app.delete(format!("/api/v1/subjects/{seed}")),
         ];
         for request in requests {
             let bad: &[&str] = if purpose.len() > 3 { &[purpose] } else { &[] };
             let request = request.header_bytes("kluis-purpose", purpose.as_bytes());
-            refused(
-                &app,
-                &seed,
-                request,
-                StatusCode::BAD_REQUEST,
-                "invalid_purpose",
-                bad,
-            )
-            .await;
+            refused(&app, &seed, request, StatusCode::BAD_REQUEST, "invalid_purpose", bad).await;
         }
     }
 }
@@ -632,37 +449,20 @@ async fn invalid_id(backend: Backend) {
     let Some((app, seed)) = seeded(backend).await else {
         return;
     };
-    for id in [
-        "not-a-uuid",
-        "12345",
-        "jan%40example.nl",
-        "00000000-0000-0000-0000-00000000000g",
-    ] {
+    for id in ["not-a-uuid", "12345", "jan%40example.nl", "00000000-0000-0000-0000-00000000000g"] {
         let uri = format!("/api/v1/subjects/{id}");
         let requests = [
             app.get(uri.clone()),
-            app.patch(uri.clone())
-                .json(&json!({ "values": { "city": "Delft" } })),
+            app.patch(uri.clone()).json(&json!({ "values": { "city": "Delft" } })),
             app.delete(uri.clone()),
         ];
         for request in requests {
-            refused(
-                &app,
-                &seed,
-                request,
-                StatusCode::BAD_REQUEST,
-                "invalid_id",
-                &["jan@example.nl", id],
-            )
-            .await;
+            refused(&app, &seed, request, StatusCode::BAD_REQUEST, "invalid_id", &["jan@example.nl", id]).await;
         }
     }
     // A well-formed id of nobody is a 404, not a 400 (and the attempt is audited).
     let nobody = uuid::Uuid::new_v4();
-    app.get(format!("/api/v1/subjects/{nobody}"))
-        .send()
-        .await
-        .problem(StatusCode::NOT_FOUND, "subject_not_found");
+    app.get(format!("/api/v1/subjects/{nobody}")).send().await.problem(StatusCode::NOT_FOUND, "subject_not_found");
 }
 
 async fn invalid_query(backend: Backend) {
@@ -677,55 +477,20 @@ async fn invalid_query(backend: Backend) {
         format!("email={}&postcode=1234AB&house_number=12", encode(SEED)),
         "postcode=1234AB".to_owned(),
         "house_number=12".to_owned(),
-        format!(
-            "email={}&email={}",
-            encode(SEED),
-            encode("other@example.nl")
-        ),
+        format!("email={}&email={}", encode(SEED), encode("other@example.nl")),
     ] {
         let find = app.get(format!("/api/v1/subjects?{query}"));
-        let doc = refused(
-            &app,
-            &seed,
-            find,
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            &["111222333"],
-        )
-        .await;
+        let doc = refused(&app, &seed, find, StatusCode::BAD_REQUEST, "invalid_query", &["111222333"]).await;
         assert!(doc.get("errors").is_none(), "{query}: {doc}");
     }
     // An invalid lookup value names the field and its code.
     for (query, field, code, bad) in [
-        (
-            "email=jan%40%40example.nl",
-            "email",
-            "invalid_email",
-            "jan@@example.nl",
-        ),
-        (
-            "iban=NL92ABNA0417164300",
-            "iban",
-            "invalid_iban",
-            "NL92ABNA0417164300",
-        ),
-        (
-            "postcode=0123AB&house_number=12",
-            "postcode",
-            "invalid_postcode",
-            "0123AB",
-        ),
+        ("email=jan%40%40example.nl", "email", "invalid_email", "jan@@example.nl"),
+        ("iban=NL92ABNA0417164300", "iban", "invalid_iban", "NL92ABNA0417164300"),
+        ("postcode=0123AB&house_number=12", "postcode", "invalid_postcode", "0123AB"),
     ] {
         let find = app.get(format!("/api/v1/subjects?{query}"));
-        let doc = refused(
-            &app,
-            &seed,
-            find,
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            &[bad],
-        )
-        .await;
+        let doc = refused(&app, &seed, find, StatusCode::BAD_REQUEST, "invalid_query", &[bad]).await;
         assert_eq!(field_errors(&doc), pairs(&[(field, code)]), "{query}");
     }
 }
@@ -742,24 +507,9 @@ async fn unknown_route(backend: Backend) {
         (Method::POST, "/api/v1/subject"),
         (Method::GET, "/api/v1/jan@example.nl"),
     ] {
-        refused(
-            &app,
-            &seed,
-            app.request(method.clone(), uri),
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &["jan@example.nl"],
-        )
-        .await;
-        refused(
-            &app,
-            &seed,
-            app.request(method, uri).without_auth(),
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &[],
-        )
-        .await;
+        refused(&app, &seed, app.request(method.clone(), uri), StatusCode::NOT_FOUND, "not_found", &["jan@example.nl"])
+            .await;
+        refused(&app, &seed, app.request(method, uri).without_auth(), StatusCode::NOT_FOUND, "not_found", &[]).await;
     }
 }
 
@@ -779,9 +529,8 @@ async fn wrong_method(backend: Backend) {
         (Method::POST, "/healthz"),
         (Method::POST, "/api/v1/openapi.json"),
     ] {
-        let request = app
-            .request(method.clone(), uri)
-            .json(&json!({ "values": { "email": "jan.methode@example.nl" } }));
+        let request =
+            app.request(method.clone(), uri).json(&json!({ "values": { "email": "jan.methode@example.nl" } }));
         refused(
             &app,
             &seed,

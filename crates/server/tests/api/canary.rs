@@ -28,21 +28,13 @@ impl Canaries {
         // A UUID could hold a BSN-shaped run of digits, which kluis would refuse; draw again.
         let local_part = loop {
             let local = format!("canary-{}", uuid::Uuid::new_v4().simple());
-            if catalogue
-                .parse_value("email", &format!("{local}@example.nl"))
-                .is_ok()
-            {
+            if catalogue.parse_value("email", &format!("{local}@example.nl")).is_ok() {
                 break local;
             }
         };
         let iban = random_iban();
         let account = iban[4..].to_owned();
-        Canaries {
-            email: format!("{local_part}@example.nl"),
-            local_part,
-            iban,
-            account,
-        }
+        Canaries { email: format!("{local_part}@example.nl"), local_part, iban, account }
     }
 
     fn forms(&self) -> Vec<String> {
@@ -63,10 +55,7 @@ impl Canaries {
             find_canary(haystack, form).map(|at| {
                 let from = at.saturating_sub(120);
                 let to = (at + 200).min(haystack.len());
-                format!(
-                    "{form:?} at byte {at}: …{}…",
-                    String::from_utf8_lossy(&haystack[from..to])
-                )
+                format!("{form:?} at byte {at}: …{}…", String::from_utf8_lossy(&haystack[from..to]))
             })
         })
     }
@@ -94,16 +83,8 @@ async fn succeed_with(app: &TestApp, canary: &Canaries) -> (String, Vec<String>)
     let id = app.create(&json!({ "email": canary.email.to_uppercase(), "iban": iban_spelled_differently(&canary.iban), "last_name": "Vogel" })).await;
     let res = app.get(format!("/api/v1/subjects/{id}")).send().await;
     assert_eq!(res.status, StatusCode::OK);
-    assert!(
-        find_canary(&res.body, &canary.email).is_some(),
-        "the API returns the e-mail: {}",
-        res.text()
-    );
-    assert!(
-        find_canary(&res.body, &canary.iban).is_some(),
-        "the API returns the IBAN: {}",
-        res.text()
-    );
+    assert!(find_canary(&res.body, &canary.email).is_some(), "the API returns the e-mail: {}", res.text());
+    assert!(find_canary(&res.body, &canary.iban).is_some(), "the API returns the IBAN: {}", res.text());
     request_ids.extend(res.header("x-request-id").map(str::to_owned));
 
     for query in [
@@ -114,11 +95,7 @@ async fn succeed_with(app: &TestApp, canary: &Canaries) -> (String, Vec<String>)
     ] {
         let res = app.get(format!("/api/v1/subjects?{query}")).send().await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-        assert!(
-            find_canary(&res.body, &canary.email).is_some(),
-            "found by {query}: {}",
-            res.text()
-        );
+        assert!(find_canary(&res.body, &canary.email).is_some(), "found by {query}: {}", res.text());
     }
 
     let res = app
@@ -139,78 +116,39 @@ async fn fail_with(app: &TestApp, canary: &Canaries, id: &str) -> Vec<String> {
     let failures = [
         app.post("/api/v1/subjects")
             .json(&json!({ "values": { "email": canary.email, "iban": "NL00BADI0000000000" } })),
-        app.post("/api/v1/subjects")
-            .json(&json!({ "values": { "email": canary.email, "bsn": "111222333" } })),
-        app.post("/api/v1/subjects")
-            .json(&json!({ "values": { canary.email.clone(): canary.iban } })),
-        app.post("/api/v1/subjects")
-            .json(&json!({ "values": { canary.iban.clone(): 5 } })),
-        app.post("/api/v1/subjects")
-            .json(&json!({ "values": { canary.account.clone(): canary.email } })),
-        app.post("/api/v1/subjects").body(
-            "application/json",
-            format!(r#"{{"values": {{"email": "{}""#, canary.email),
-        ),
-        app.post("/api/v1/subjects")
-            .body("text/plain", canary.email.clone()),
-        app.patch(subject.clone())
-            .json(&json!({ "values": { "email": canary.email, "phone": "06 1234" } })),
-        app.patch(subject.clone())
-            .json(&json!({ "values": { "email": [canary.email] } })),
-        app.get(format!(
-            "/api/v1/subjects?email={}&iban={}",
-            encode(&canary.email),
-            encode(&canary.iban)
-        )),
-        app.get(format!(
-            "/api/v1/subjects?email={}",
-            encode(&format!("{}@", canary.email))
-        )),
+        app.post("/api/v1/subjects").json(&json!({ "values": { "email": canary.email, "bsn": "111222333" } })),
+        app.post("/api/v1/subjects").json(&json!({ "values": { canary.email.clone(): canary.iban } })),
+        app.post("/api/v1/subjects").json(&json!({ "values": { canary.iban.clone(): 5 } })),
+        app.post("/api/v1/subjects").json(&json!({ "values": { canary.account.clone(): canary.email } })),
+        app.post("/api/v1/subjects").body("application/json", format!(r#"{{"values": {{"email": "{}""#, canary.email)),
+        app.post("/api/v1/subjects").body("text/plain", canary.email.clone()),
+        app.patch(subject.clone()).json(&json!({ "values": { "email": canary.email, "phone": "06 1234" } })),
+        app.patch(subject.clone()).json(&json!({ "values": { "email": [canary.email] } })),
+        app.get(format!("/api/v1/subjects?email={}&iban={}", encode(&canary.email), encode(&canary.iban))),
+        app.get(format!("/api/v1/subjects?email={}", encode(&format!("{}@", canary.email)))),
         app.get(format!("/api/v1/subjects?iban={}X", encode(&canary.iban))),
-        app.get(format!(
-            "/api/v1/subjects?postcode={}",
-            encode(&canary.email)
-        )),
+        app.get(format!("/api/v1/subjects?postcode={}", encode(&canary.email))),
         app.get(format!("/api/v1/subjects/{}", encode(&canary.email))),
         app.get(format!("/api/v1/subjects/{}", canary.iban)),
         app.delete(format!("/api/v1/subjects/{}", canary.iban)),
         app.get(format!("/api/v1/{}", encode(&canary.email))),
         app.get(format!("/{}/{}", canary.iban, encode(&canary.email))),
-        app.request(
-            axum::http::Method::PUT,
-            format!("/api/v1/subjects/{id}?email={}", encode(&canary.email)),
-        ),
-        app.get(subject.clone())
-            .header("kluis-purpose", &canary.email),
-        app.get(subject.clone())
-            .header("authorization", &format!("Bearer {}", canary.email)),
-        app.get(subject.clone())
-            .header("authorization", &canary.iban),
-        app.get("/api/v1/fields")
-            .header("authorization", &format!("Bearer {}", canary.iban)),
+        app.request(axum::http::Method::PUT, format!("/api/v1/subjects/{id}?email={}", encode(&canary.email))),
+        app.get(subject.clone()).header("kluis-purpose", &canary.email),
+        app.get(subject.clone()).header("authorization", &format!("Bearer {}", canary.email)),
+        app.get(subject.clone()).header("authorization", &canary.iban),
+        app.get("/api/v1/fields").header("authorization", &format!("Bearer {}", canary.iban)),
     ];
     for request in failures {
         let res = request.send().await;
-        assert!(
-            res.status.is_client_error(),
-            "expected a 4xx: {} {}",
-            res.status,
-            res.text()
-        );
+        assert!(res.status.is_client_error(), "expected a 4xx: {} {}", res.status, res.text());
         if let Some(hit) = canary.find_in(&res.body) {
-            panic!(
-                "an error response echoes the canary ({}): {hit}",
-                res.status
-            );
+            panic!("an error response echoes the canary ({}): {hit}", res.status);
         }
         request_ids.extend(res.header("x-request-id").map(str::to_owned));
     }
     // A client-chosen request id carrying the canary is replaced, never logged.
-    let res = app
-        .get(subject.clone())
-        .header("x-request-id", &canary.email)
-        .send()
-        .await;
+    let res = app.get(subject.clone()).header("x-request-id", &canary.email).send().await;
     assert_eq!(res.status, StatusCode::OK);
     assert_ne!(res.header("x-request-id"), Some(canary.email.as_str()));
     request_ids
@@ -220,19 +158,10 @@ async fn fail_with(app: &TestApp, canary: &Canaries, id: &str) -> Vec<String> {
 fn scan_logs(app: &TestApp, canary: &Canaries, request_ids: &[String]) {
     let logs = app.logs();
     let text = String::from_utf8_lossy(&logs);
-    assert!(
-        text.contains("response") && text.contains("status=422"),
-        "the server's lines were captured:\n{text}"
-    );
-    assert!(
-        text.contains("path=/api/v1/subjects/{id}"),
-        "spans name the route template:\n{text}"
-    );
+    assert!(text.contains("response") && text.contains("status=422"), "the server's lines were captured:\n{text}");
+    assert!(text.contains("path=/api/v1/subjects/{id}"), "spans name the route template:\n{text}");
     for request_id in request_ids {
-        assert!(
-            text.contains(request_id.as_str()),
-            "log lines of request {request_id} were captured"
-        );
+        assert!(text.contains(request_id.as_str()), "log lines of request {request_id} were captured");
     }
     if let Some(hit) = canary.find_in(&logs) {
         panic!("the logs hold the canary: {hit}");
@@ -247,25 +176,17 @@ async fn scan_at_rest(app: &TestApp, canary: &Canaries) {
         }
         Backend::Postgres => {
             let url = app.db.url.as_deref().expect("PostgreSQL URL");
-            let pg_dump =
-                std::env::var("KLUIS_TEST_PG_DUMP").unwrap_or_else(|_| "pg_dump".to_owned());
+            let pg_dump = std::env::var("KLUIS_TEST_PG_DUMP").unwrap_or_else(|_| "pg_dump".to_owned());
             let output = tokio::process::Command::new(&pg_dump)
                 .args(["--format=plain", "--no-owner", "--dbname", url])
                 .output()
                 .await
                 .unwrap_or_else(|e| panic!("run {pg_dump} (set KLUIS_TEST_PG_DUMP): {e}"));
-            assert!(
-                output.status.success(),
-                "pg_dump failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
             let dump = output.stdout;
             // Positive control: the dump holds the tables and rows.
             let text = String::from_utf8_lossy(&dump);
-            assert!(
-                text.contains("CREATE TABLE") && text.contains("COPY "),
-                "pg_dump output looks empty:\n{text}"
-            );
+            assert!(text.contains("CREATE TABLE") && text.contains("COPY "), "pg_dump output looks empty:\n{text}");
             if let Some(hit) = canary.find_in(&dump) {
                 panic!("the PostgreSQL dump holds the canary: {hit}");
             }
@@ -276,10 +197,7 @@ async fn scan_at_rest(app: &TestApp, canary: &Canaries) {
 fn scan_files(dir: &Path, canary: &Canaries) {
     let files = files_below(dir);
     let database = dir.join(kluis_store_sqlite::DATABASE_FILE);
-    assert!(
-        files.contains(&database),
-        "the database file is scanned: {files:?}"
-    );
+    assert!(files.contains(&database), "the database file is scanned: {files:?}");
     let mut scanned = 0;
     for file in &files {
         let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));

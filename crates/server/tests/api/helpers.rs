@@ -139,32 +139,23 @@ pub struct TestApp {
 
 impl std::fmt::Debug for TestApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestApp")
-            .field("backend", &self.db.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("TestApp").field("backend", &self.db.backend).finish_non_exhaustive()
     }
 }
 
 async fn initialised(backend: Backend) -> Option<(TestDb, Vault<SqlStore>, String)> {
     let db = kluis_store_conformance::fresh(backend).await?;
     let root = kluis_crypto::SecretKey::generate().expect("generate a root key");
-    let (vault, admin) = Vault::initialise(
-        db.store.clone(),
-        &root,
-        Catalogue::dutch_it_provider(),
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("initialise the vault");
+    let (vault, admin) =
+        Vault::initialise(db.store.clone(), &root, Catalogue::dutch_it_provider(), Arc::new(SystemClock))
+            .await
+            .expect("initialise the vault");
     let token = admin.secret.as_str().to_owned();
     Some((db, vault, token))
 }
 
 fn state(vault: &Vault<SqlStore>, config: ServerConfig) -> AppState {
-    AppState {
-        vault: Arc::new(vault.clone()),
-        config: Arc::new(config),
-    }
+    AppState { vault: Arc::new(vault.clone()), config: Arc::new(config) }
 }
 
 impl TestApp {
@@ -176,13 +167,7 @@ impl TestApp {
     pub async fn in_process_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
         let (db, vault, token) = initialised(backend).await?;
         let router = kluis_server::app(state(&vault, config));
-        Some(TestApp {
-            db,
-            vault,
-            token,
-            transport: Transport::InProcess(router),
-            logs: None,
-        })
+        Some(TestApp { db, vault, token, transport: Transport::InProcess(router), logs: None })
     }
 
     /// A real server on `127.0.0.1:0`, with every log line captured from here on.
@@ -194,22 +179,14 @@ impl TestApp {
         let logs = capture_logs();
         let start = logs.len();
         let (db, vault, token) = initialised(backend).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(kluis_server::serve(
-            listener,
-            state(&vault, config),
-            async {
-                rx.await.ok();
-            },
-        ));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client");
+        let server = tokio::spawn(kluis_server::serve(listener, state(&vault, config), async {
+            rx.await.ok();
+        }));
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("HTTP client");
         Some(TestApp {
             db,
             vault,
@@ -235,48 +212,27 @@ impl TestApp {
 
     /// Everything logged since the server was spawned (spawned apps only).
     pub fn logs(&self) -> Vec<u8> {
-        let (buffer, start) = self
-            .logs
-            .as_ref()
-            .expect("logs are captured for spawned apps only");
+        let (buffer, start) = self.logs.as_ref().expect("logs are captured for spawned apps only");
         buffer.contents().get(*start..).unwrap_or_default().to_vec()
     }
 
     /// Stops a spawned server and waits until it has finished.
     pub async fn shutdown(&mut self) {
-        if let Transport::Spawned {
-            shutdown, server, ..
-        } = &mut self.transport
-        {
+        if let Transport::Spawned { shutdown, server, .. } = &mut self.transport {
             if let Some(tx) = shutdown.take() {
                 tx.send(()).ok();
             }
             if let Some(server) = server.take() {
-                server
-                    .await
-                    .expect("server task")
-                    .expect("server stopped cleanly");
+                server.await.expect("server task").expect("server stopped cleanly");
             }
         }
     }
 
     pub fn request(&self, method: Method, uri: impl Into<String>) -> TestRequest<'_> {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {}", self.token)).expect("token header"),
-        );
-        headers.insert(
-            HeaderName::from_static("kluis-purpose"),
-            HeaderValue::from_static(PURPOSE),
-        );
-        TestRequest {
-            app: self,
-            method,
-            uri: uri.into(),
-            headers,
-            body: Vec::new(),
-        }
+        headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {}", self.token)).expect("token header"));
+        headers.insert(HeaderName::from_static("kluis-purpose"), HeaderValue::from_static(PURPOSE));
+        TestRequest { app: self, method, uri: uri.into(), headers, body: Vec::new() }
     }
 
     pub fn get(&self, uri: impl Into<String>) -> TestRequest<'_> {
@@ -299,16 +255,9 @@ impl TestApp {
 
     /// `POST /api/v1/subjects` with these values; returns the new id.
     pub async fn create(&self, values: &Value) -> String {
-        let res = self
-            .post("/api/v1/subjects")
-            .json(&serde_json::json!({ "values": values }))
-            .send()
-            .await;
+        let res = self.post("/api/v1/subjects").json(&serde_json::json!({ "values": values })).send().await;
         assert_eq!(res.status, StatusCode::CREATED, "create: {}", res.text());
-        res.json()["id"]
-            .as_str()
-            .expect("id in the created body")
-            .to_owned()
+        res.json()["id"].as_str().expect("id in the created body").to_owned()
     }
 
     /// `GET /api/v1/subjects/{id}` as JSON.
@@ -354,8 +303,7 @@ impl TestRequest<'_> {
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
         let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
-        self.headers
-            .insert(name, HeaderValue::from_str(value).expect("header value"));
+        self.headers.insert(name, HeaderValue::from_str(value).expect("header value"));
         self
     }
 
@@ -363,8 +311,7 @@ impl TestRequest<'_> {
     #[must_use]
     pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
         let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
-        self.headers
-            .insert(name, HeaderValue::from_bytes(value).expect("header value"));
+        self.headers.insert(name, HeaderValue::from_bytes(value).expect("header value"));
         self
     }
 
@@ -381,18 +328,12 @@ impl TestRequest<'_> {
 
     #[must_use]
     pub fn json(self, body: &Value) -> Self {
-        self.body(
-            "application/json",
-            serde_json::to_vec(body).expect("serialise"),
-        )
+        self.body("application/json", serde_json::to_vec(body).expect("serialise"))
     }
 
     #[must_use]
     pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
-        self.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_str(content_type).expect("content type"),
-        );
+        self.headers.insert(CONTENT_TYPE, HeaderValue::from_str(content_type).expect("content type"));
         self.body = body.into();
         self
     }
@@ -400,31 +341,14 @@ impl TestRequest<'_> {
     pub async fn send(self) -> TestResponse {
         match &self.app.transport {
             Transport::InProcess(router) => {
-                let mut request = Request::builder()
-                    .method(self.method)
-                    .uri(&self.uri)
-                    .body(Body::from(self.body))
-                    .expect("request");
+                let mut request =
+                    Request::builder().method(self.method).uri(&self.uri).body(Body::from(self.body)).expect("request");
                 *request.headers_mut() = self.headers;
-                let response = router
-                    .clone()
-                    .oneshot(request)
-                    .await
-                    .expect("the router is infallible");
+                let response = router.clone().oneshot(request).await.expect("the router is infallible");
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .expect("read the body")
-                    .to_bytes()
-                    .to_vec();
-                TestResponse {
-                    status,
-                    headers,
-                    body,
-                }
+                let body = response.into_body().collect().await.expect("read the body").to_bytes().to_vec();
+                TestResponse { status, headers, body }
             }
             Transport::Spawned { base, client, .. } => {
                 let response = client
@@ -437,11 +361,7 @@ impl TestRequest<'_> {
                 let status = response.status();
                 let headers = response.headers().clone();
                 let body = response.bytes().await.expect("read the body").to_vec();
-                TestResponse {
-                    status,
-                    headers,
-                    body,
-                }
+                TestResponse { status, headers, body }
             }
         }
     }
@@ -462,8 +382,7 @@ impl TestResponse {
 
     #[track_caller]
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -483,16 +402,9 @@ impl TestResponse {
         let doc = self.json();
         assert_eq!(doc["code"], code, "code: {doc}");
         assert_eq!(doc["status"], status.as_u16(), "status field: {doc}");
-        assert_eq!(
-            doc["type"],
-            format!("urn:kluis:problem:{code}"),
-            "type: {doc}"
-        );
+        assert_eq!(doc["type"], format!("urn:kluis:problem:{code}"), "type: {doc}");
         for key in ["title", "detail", "detail_nl"] {
-            assert!(
-                doc[key].as_str().is_some_and(|s| !s.is_empty()),
-                "{key} missing: {doc}"
-            );
+            assert!(doc[key].as_str().is_some_and(|s| !s.is_empty()), "{key} missing: {doc}");
         }
         doc
     }
@@ -502,11 +414,7 @@ impl TestResponse {
     pub fn assert_not_echoed(&self, secret: &str) {
         let mut everything = self.body.to_ascii_lowercase();
         // The request id is random hex: it could hold a short value by chance.
-        for (name, value) in self
-            .headers
-            .iter()
-            .filter(|(name, _)| name.as_str() != "x-request-id")
-        {
+        for (name, value) in self.headers.iter().filter(|(name, _)| name.as_str() != "x-request-id") {
             everything.extend_from_slice(name.as_str().as_bytes());
             everything.extend_from_slice(value.as_bytes());
         }
@@ -547,11 +455,7 @@ pub fn iban_check_digits(country: &str, bban: &str) -> u32 {
     let rearranged = format!("{bban}{country}00");
     let remainder = rearranged.chars().fold(0_u32, |acc, c| {
         let n = c.to_digit(36).expect("IBAN characters are alphanumeric");
-        if n >= 10 {
-            (acc * 100 + n) % 97
-        } else {
-            (acc * 10 + n) % 97
-        }
+        if n >= 10 { (acc * 100 + n) % 97 } else { (acc * 10 + n) % 97 }
     });
     98 - remainder
 }
@@ -583,9 +487,6 @@ pub fn iban_spelled_differently(iban: &str) -> String {
 fn check_digits_match_known_ibans() {
     assert_eq!(iban_check_digits("NL", "ABNA0417164300"), 91);
     assert_eq!(iban_check_digits("DE", "370400440532013000"), 89);
-    assert_eq!(
-        iban_spelled_differently("NL91ABNA0417164300"),
-        "nl91 abna 0417 1643 00"
-    );
+    assert_eq!(iban_spelled_differently("NL91ABNA0417164300"), "nl91 abna 0417 1643 00");
     assert_eq!(encode("a+b@c.nl 1"), "a%2Bb%40c.nl%201");
 }

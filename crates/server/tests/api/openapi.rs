@@ -11,40 +11,19 @@ use crate::helpers::TestApp;
 
 backend_tests!(openapi_lists_every_route, documented_operations_exist);
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// `(path, method)` of every operation in the served document.
 async fn operations(app: &TestApp) -> BTreeSet<(String, String)> {
-    let res = app
-        .get("/api/v1/openapi.json")
-        .without_auth()
-        .without_header("kluis-purpose")
-        .send()
-        .await;
+    let res = app.get("/api/v1/openapi.json").without_auth().without_header("kluis-purpose").send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert!(
-        res.header("content-type")
-            .is_some_and(|c| c.starts_with("application/json")),
-        "{:?}",
-        res.headers
-    );
+    assert!(res.header("content-type").is_some_and(|c| c.starts_with("application/json")), "{:?}", res.headers);
     let doc = res.json();
-    assert!(
-        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
-        "an OpenAPI 3 document: {doc}"
-    );
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "an OpenAPI 3 document: {doc}");
     assert_eq!(doc["info"]["title"], "kluis");
-    assert!(
-        doc["components"]["securitySchemes"]["bearer"].is_object(),
-        "bearer scheme: {doc}"
-    );
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object(), "bearer scheme: {doc}");
     // The served document is the one the crate exposes.
-    assert_eq!(
-        doc,
-        serde_json::to_value(kluis_server::openapi()).expect("serialise the document")
-    );
+    assert_eq!(doc, serde_json::to_value(kluis_server::openapi()).expect("serialise the document"));
     let paths = doc["paths"].as_object().expect("paths");
     let mut ops = BTreeSet::new();
     for (path, item) in paths {
@@ -99,23 +78,9 @@ async fn documented_operations_exist(backend: Backend) {
             request = request.json(&json!({ "values": { "city": "Delft" } }));
         }
         let res = request.send().await;
-        assert_ne!(
-            res.status,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "{method} {uri}: {}",
-            res.text()
-        );
+        assert_ne!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {}", res.text());
         let unrouted = res.status == StatusCode::NOT_FOUND && res.json()["code"] == "not_found";
-        assert!(
-            !unrouted,
-            "{method} {uri} is documented but not routed: {}",
-            res.text()
-        );
-        assert!(
-            res.status.is_success(),
-            "{method} {uri}: {} {}",
-            res.status,
-            res.text()
-        );
+        assert!(!unrouted, "{method} {uri} is documented but not routed: {}", res.text());
+        assert!(res.status.is_success(), "{method} {uri}: {} {}", res.status, res.text());
     }
 }
