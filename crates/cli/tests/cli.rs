@@ -227,6 +227,7 @@ impl Drop for Server {
     }
 }
 
+#[allow(clippy::zombie_processes)] // the child is waited for by `Server::drop`, or killed below
 fn start(mut cmd: Command) -> Server {
     let mut child =
         cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
