@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 pub const CONFIG_FILE: &str = "kluis.toml";
 /// The default name of the root key file inside the data directory.
 pub const ROOT_KEY_FILE: &str = "root.key";
+/// The default name of the audit signing key file inside the data directory.
+pub const AUDIT_KEY_FILE: &str = "audit.key";
+/// The public verifier key of the audit log, written next to it for auditors.
+pub const AUDIT_PUB_FILE: &str = "audit.pub";
 
 /// Settings. `Debug` redacts the secrets.
 #[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -32,6 +36,12 @@ pub struct Config {
     pub root_key: Option<String>,
     /// The root key file; default `<data_dir>/root.key`.
     pub root_key_file: Option<PathBuf>,
+    /// The Ed25519 audit signing key file; default `<data_dir>/audit.key`.
+    pub audit_key_file: Option<PathBuf>,
+    /// Sign a checkpoint once this many audit events are not yet covered by one.
+    pub audit_checkpoint_every_events: u64,
+    /// Sign a checkpoint after this many seconds when events are not yet covered by one.
+    pub audit_checkpoint_every_seconds: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub max_body_bytes: usize,
     /// Log filter, e.g. `info` or `kluis_server=debug,info`.
@@ -57,6 +67,9 @@ impl std::fmt::Debug for Config {
             .field("database_max_connections", &self.database_max_connections)
             .field("root_key", &self.root_key.as_ref().map(|_| "<redacted>"))
             .field("root_key_file", &self.root_key_file)
+            .field("audit_key_file", &self.audit_key_file)
+            .field("audit_checkpoint_every_events", &self.audit_checkpoint_every_events)
+            .field("audit_checkpoint_every_seconds", &self.audit_checkpoint_every_seconds)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
@@ -74,6 +87,9 @@ impl Default for Config {
             database_max_connections: 16,
             root_key: None,
             root_key_file: None,
+            audit_key_file: None,
+            audit_checkpoint_every_events: 1000,
+            audit_checkpoint_every_seconds: 60,
             max_body_bytes: 64 * 1024,
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
@@ -126,6 +142,10 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Config,
 impl Config {
     pub fn root_key_path(&self) -> PathBuf {
         self.root_key_file.clone().unwrap_or_else(|| self.data_dir.join(ROOT_KEY_FILE))
+    }
+
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file.clone().unwrap_or_else(|| self.data_dir.join(AUDIT_KEY_FILE))
     }
 
     /// The PostgreSQL URL, if one is configured (from `database_url` or `database_url_file`).

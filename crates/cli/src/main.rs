@@ -16,7 +16,7 @@ use kluis_domain::time::SystemClock;
 use kluis_domain::{Purpose, SubjectKind};
 use kluis_server::{AppState, ServerConfig};
 use kluis_store_sql::SqlStore;
-use kluis_vault::{IssuedToken, Store, Subject, Vault, VaultError};
+use kluis_vault::{AuditSigningKey, AuditVerifyingKey, IssuedToken, Store, Subject, Vault, VaultError};
 use zeroize::Zeroizing;
 
 use crate::config::{Config, LogFormat, Overrides};
@@ -47,6 +47,32 @@ enum Command {
     /// Work with data subjects in the local store.
     #[command(subcommand)]
     Subject(SubjectCommand),
+    /// The tamper-evident audit log: verify, export, sign a checkpoint, show the public key.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the whole Merkle tree from the stored events and check every stored node, every
+    /// checkpoint signature and the consistency between consecutive checkpoints. Exits non-zero
+    /// and names the first bad entry on any mismatch. With --file, checks an export instead,
+    /// needing only the public key.
+    Verify {
+        /// An export written by `kluis audit export`.
+        #[arg(long, requires = "public_key")]
+        file: Option<PathBuf>,
+        /// The verifier key (`origin+keyid+key`, as printed by `kluis audit public-key`), or a file
+        /// holding it. Default for the store: `<data-dir>/audit.pub`.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Write every event and checkpoint to FILE (JSON lines) for an auditor.
+    Export { file: PathBuf },
+    /// Sign a checkpoint of the log as it is now.
+    Checkpoint,
+    /// Print the verifier key of the audit log.
+    PublicKey,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +164,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { .. } => serve(config).await,
         Command::Subject(cmd) => subject(&config, cmd).await,
+        Command::Audit(cmd) => audit(&config, cmd).await,
     }
 }
 
@@ -197,40 +224,55 @@ fn load_root_key(config: &Config) -> anyhow::Result<SecretKey> {
             SecretKey::from_hex(hex).context("KLUIS_ROOT_KEY is not a root key (64 hex characters)")
         }
         KeySource::File(path) => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let meta = std::fs::metadata(&path)
-                    .with_context(|| format!("cannot read the root key file {}", path.display()))?;
-                if meta.permissions().mode() & 0o077 != 0 {
-                    bail!(
-                        "the root key file {} is readable by others (mode {:o}); run `chmod 600 {}`",
-                        path.display(),
-                        meta.permissions().mode() & 0o777,
-                        path.display()
-                    );
-                }
-            }
-            let text = Zeroizing::new(
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read the root key file {}", path.display()))?,
-            );
+            let text = read_secret_file(&path, "root key")?;
             SecretKey::from_hex(&text)
                 .with_context(|| format!("{} does not hold a root key (64 hex characters)", path.display()))
         }
     }
 }
 
+/// Reads a key file, refusing one that others can read.
+fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read the {what} file {}", path.display()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            bail!(
+                "the {what} file {} is readable by others (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                meta.permissions().mode() & 0o777,
+                path.display()
+            );
+        }
+    }
+    Ok(Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} file {}", path.display()))?,
+    ))
+}
+
+/// The audit signing key, if its file exists.
+fn load_audit_key(config: &Config) -> anyhow::Result<Option<AuditSigningKey>> {
+    let path = config.audit_key_path();
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read_secret_file(&path, "audit key")?;
+    let key = AuditSigningKey::from_hex(&text)
+        .with_context(|| format!("{} does not hold an audit key (64 hex characters)", path.display()))?;
+    Ok(Some(key))
+}
+
 /// Writes a new key file with mode 0600; never overwrites.
-fn write_key_file(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
+fn write_key_file(path: &Path, hex: &str) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).with_context(|| format!("cannot create the root key file {}", path.display()))?;
-    let mut text = key.to_hex();
-    text.push('\n');
-    file.write_all(text.as_bytes())?;
+    file.write_all(hex.as_bytes())?;
+    file.write_all(b"\n")?;
     file.sync_all()?;
     Ok(())
 }
@@ -247,30 +289,46 @@ async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedT
     {
         bail!("a root key already exists at {}; kluis init never touches an existing key", path.display());
     }
-    // The data directory holds the key file whichever database holds the data.
+    let audit_path = config.audit_key_path();
+    if audit_path.exists() {
+        bail!("an audit key already exists at {}; kluis init never touches an existing key", audit_path.display());
+    }
+    // The data directory holds the key files whichever database holds the data.
     create_data_dir(&config.data_dir)?;
     let store = open_store(config).await?;
     if store.keyring().await?.is_some() {
         bail!("the database is already initialised; kluis init changes nothing");
     }
-    let root = match &source {
-        KeySource::Env => load_root_key(config)?,
-        KeySource::File(path) => {
-            let key = SecretKey::generate()?;
-            write_key_file(path, &key)?;
-            key
-        }
-    };
-    match Vault::initialise(store, &root, catalogue(), Arc::new(SystemClock)).await {
-        Ok(done) => Ok(done),
-        Err(e) => {
-            // Leave no key behind that matches no database.
-            if let KeySource::File(path) = &source {
-                let _ = std::fs::remove_file(path);
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = async {
+        let root = match &source {
+            KeySource::Env => load_root_key(config)?,
+            KeySource::File(path) => {
+                let key = SecretKey::generate()?;
+                write_key_file(path, &key.to_hex())?;
+                written.push(path.clone());
+                key
             }
-            Err(e).context("initialisation failed")
+        };
+        let audit_key = AuditSigningKey::generate()?;
+        write_key_file(&audit_path, &audit_key.to_hex())?;
+        written.push(audit_path.clone());
+        let (vault, token) = Vault::initialise_with(store, &root, audit_key, catalogue(), Arc::new(SystemClock))
+            .await
+            .context("initialisation failed")?;
+        let public = config.data_dir.join(config::AUDIT_PUB_FILE);
+        std::fs::write(&public, format!("{}\n", vault.audit_verifier_string()))
+            .with_context(|| format!("cannot write {}", public.display()))?;
+        anyhow::Ok((vault, token))
+    }
+    .await;
+    if result.is_err() {
+        // Leave no key behind that matches no database.
+        for path in &written {
+            let _ = std::fs::remove_file(path);
         }
     }
+    result
 }
 
 fn print_token(config: &Config, token: &IssuedToken) {
@@ -285,10 +343,16 @@ fn print_token(config: &Config, token: &IssuedToken) {
 async fn open_vault(config: &Config) -> anyhow::Result<Vault<SqlStore>> {
     let root = load_root_key(config)?;
     let store = open_store(config).await?;
-    match Vault::open(store, &root, catalogue(), Arc::new(SystemClock)).await {
-        Ok(v) => Ok(v),
-        Err(e @ VaultError::WrongRootKey { .. }) => Err(anyhow::anyhow!(e)),
-        Err(e) => Err(e).context("cannot open the vault"),
+    let vault = match Vault::open(store, &root, catalogue(), Arc::new(SystemClock)).await {
+        Ok(v) => v,
+        Err(e @ VaultError::WrongRootKey { .. }) => return Err(anyhow::anyhow!(e)),
+        Err(e) => return Err(e).context("cannot open the vault"),
+    };
+    match load_audit_key(config)? {
+        Some(key) => {
+            Ok(vault.with_audit_key(key).map_err(|e| anyhow::anyhow!("{}: {e}", config.audit_key_path().display()))?)
+        }
+        None => Ok(vault),
     }
 }
 
@@ -319,6 +383,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         open_vault(&config).await?
     };
+    if load_audit_key(&config)?.is_none() {
+        bail!(
+            "no audit signing key at {}; kluis serve signs audit checkpoints and needs it (kluis init creates it)",
+            config.audit_key_path().display()
+        );
+    }
+    let policy = kluis_vault::audit::CheckpointPolicy {
+        every_events: config.audit_checkpoint_every_events.max(1),
+        every: std::time::Duration::from_secs(config.audit_checkpoint_every_seconds.max(1)),
+    };
+    let checkpointer = tokio::spawn(kluis_vault::audit::run_checkpointer(vault.clone(), policy));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -327,7 +402,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("kluis listening on http://{addr}");
     let state =
         AppState { vault: Arc::new(vault), config: Arc::new(ServerConfig { max_body_bytes: config.max_body_bytes }) };
-    kluis_server::serve(listener, state, shutdown_signal()).await.context("server error")
+    let served = kluis_server::serve(listener, state, shutdown_signal()).await.context("server error");
+    checkpointer.abort();
+    served
 }
 
 async fn shutdown_signal() {
@@ -458,5 +535,129 @@ async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
         }
     }
     vault.store().close().await;
+    Ok(())
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec}, {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// A verifier key given on the command line, or read from the file it names.
+fn parse_verifier(arg: &str) -> anyhow::Result<(String, AuditVerifyingKey)> {
+    let text = if Path::new(arg).exists() {
+        std::fs::read_to_string(arg).with_context(|| format!("cannot read {arg}"))?
+    } else {
+        arg.to_owned()
+    };
+    AuditVerifyingKey::from_verifier_string(text.trim())
+        .map_err(|e| anyhow::anyhow!("--public-key is not a verifier key (origin+keyid+key): {e}"))
+}
+
+async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
+    match cmd {
+        AuditCommand::Verify { file: Some(file), public_key } => {
+            let (origin, key) = parse_verifier(public_key.as_deref().unwrap_or_default())?;
+            let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let mut reader = std::io::BufReader::new(reader);
+            let bar = progress_bar("verifying export");
+            let result = kluis_vault::audit::verify_export(&mut reader, &origin, &key, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            let report = result.map_err(|fault| anyhow::anyhow!("audit export FAILED verification: {fault}"))?;
+            println!(
+                "audit export OK: {} events, {} checkpoints, root {}",
+                report.events,
+                report.checkpoints,
+                hex::encode(report.root)
+            );
+        }
+        AuditCommand::Verify { file: None, public_key } => {
+            let store = open_store(config).await?;
+            let record = store.keyring().await?.context("the database is not initialised")?;
+            let stored_key = AuditVerifyingKey::from_bytes(&record.audit.public_key)
+                .map_err(|_| anyhow::anyhow!("the stored audit public key is damaged"))?;
+            // Trust the key the operator holds, not the one in the database under test.
+            let pub_file = config.data_dir.join(config::AUDIT_PUB_FILE);
+            let trusted = match public_key {
+                Some(arg) => Some(parse_verifier(&arg)?),
+                None if pub_file.exists() => Some(parse_verifier(&pub_file.to_string_lossy())?),
+                None => None,
+            };
+            let (origin, key) = if let Some((origin, key)) = trusted {
+                if origin != record.audit.origin || key != stored_key {
+                    bail!(
+                        "audit log FAILED verification: the database's audit identity differs from the trusted public key"
+                    );
+                }
+                (origin, key)
+            } else {
+                eprintln!("warning: no audit.pub and no --public-key; checking against the key stored in the database");
+                (record.audit.origin.clone(), stored_key)
+            };
+            let bar = progress_bar("verifying");
+            let result = kluis_vault::audit::verify_store(&store, &origin, &key, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await;
+            bar.finish_and_clear();
+            let report = result.map_err(|e| anyhow::anyhow!("audit log FAILED verification: {e}"))?;
+            println!(
+                "audit log OK: {} events, {} Merkle nodes, {} checkpoints, root {}",
+                report.events,
+                report.nodes_checked,
+                report.checkpoints,
+                hex::encode(report.root)
+            );
+            store.close().await;
+        }
+        AuditCommand::Export { file } => {
+            let vault = open_vault(config).await?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let out = options
+                .open(&file)
+                .with_context(|| format!("cannot create {} (it must not exist yet)", file.display()))?;
+            let mut out = std::io::BufWriter::new(out);
+            let bar = progress_bar("exporting");
+            let written = kluis_vault::audit::export(&vault, &mut out, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            out.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?.sync_all()?;
+            println!("exported {written} audit events to {}", file.display());
+            vault.store().close().await;
+        }
+        AuditCommand::Checkpoint => {
+            let vault = open_vault(config).await?;
+            let checkpoint = vault.checkpoint_now().await.map_err(|e| anyhow::anyhow!(e))?;
+            print!("{}", checkpoint.note);
+            vault.store().close().await;
+        }
+        AuditCommand::PublicKey => {
+            let store = open_store(config).await?;
+            let record = store.keyring().await?.context("the database is not initialised")?;
+            let key = AuditVerifyingKey::from_bytes(&record.audit.public_key)
+                .map_err(|_| anyhow::anyhow!("the stored audit public key is damaged"))?;
+            println!("{}", key.to_verifier_string(&record.audit.origin));
+            store.close().await;
+        }
+    }
     Ok(())
 }

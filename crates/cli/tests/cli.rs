@@ -69,10 +69,12 @@ fn init_refuses_an_initialised_database_even_without_a_key_file() {
     let data = dir.path().join("data");
     assert!(run(kluis(&data).arg("init")).status.success());
     std::fs::remove_file(data.join("root.key")).unwrap();
+    std::fs::remove_file(data.join("audit.key")).unwrap();
     let again = run(kluis(&data).arg("init"));
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already initialised"), "{}", stderr(&again));
     assert!(!data.join("root.key").exists(), "no orphan key is left behind");
+    assert!(!data.join("audit.key").exists(), "no orphan audit key is left behind");
 }
 
 #[test]

@@ -19,6 +19,8 @@ mod blind_index;
 mod envelope;
 mod error;
 mod key;
+pub mod merkle;
+pub mod note;
 mod primitives;
 mod token;
 

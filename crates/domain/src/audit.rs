@@ -124,8 +124,9 @@ impl AuditContext {
     }
 }
 
-/// One audit event. Its canonical encoding is compact JSON with the members in exactly this order
-/// and sorted, de-duplicated `fields` and `categories`; it is what gets stored and hashed.
+/// One audit event. Its canonical encoding (`encode`) is compact JSON: `seq` first, then the
+/// members in exactly this order, with sorted, de-duplicated `fields` and `categories`. Those bytes
+/// are what gets stored and hashed into the Merkle log (leaf `seq`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEvent {
     pub v: u32,
@@ -141,11 +142,33 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
 }
 
+/// The event as encoded: its position in the log first, so reordering events changes their bytes.
+#[derive(Serialize)]
+struct Encoded<'a> {
+    seq: u64,
+    #[serde(flatten)]
+    event: &'a AuditEvent,
+}
+
 impl AuditEvent {
-    /// The canonical bytes of this event.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The canonical bytes of this event at position `seq` of the log.
+    pub fn encode(&self, seq: u64) -> Vec<u8> {
         // Serialising a struct of strings, integers and vectors cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        serde_json::to_vec(&Encoded { seq, event: self }).unwrap_or_default()
+    }
+}
+
+/// The members of an encoded event that a verifier checks without trusting anything else.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct EncodedHeader {
+    pub seq: u64,
+    pub v: u32,
+}
+
+impl EncodedHeader {
+    /// Reads `seq` and `v` back from canonical bytes.
+    pub fn parse(bytes: &[u8]) -> Option<EncodedHeader> {
+        serde_json::from_slice(bytes).ok()
     }
 }
 
@@ -170,10 +193,11 @@ mod tests {
             &["user.financial.bank_account", "user.contact.email"],
             Outcome::Success,
         );
-        let text = String::from_utf8(event.encode()).unwrap();
+        let text = String::from_utf8(event.encode(7)).unwrap();
+        assert_eq!(EncodedHeader::parse(text.as_bytes()), Some(EncodedHeader { seq: 7, v: 1 }));
         assert_eq!(
             text,
-            r#"{"v":1,"time":1700000000000,"actor":"token:00000000-0000-0000-0000-000000000000","action":"subject.read","subject":"00000000-0000-0000-0000-000000000000","fields":["email","iban"],"categories":["user.contact.email","user.financial.bank_account"],"purpose":"billing","client":"127.0.0.1","outcome":"success","request_id":"r1"}"#
+            r#"{"seq":7,"v":1,"time":1700000000000,"actor":"token:00000000-0000-0000-0000-000000000000","action":"subject.read","subject":"00000000-0000-0000-0000-000000000000","fields":["email","iban"],"categories":["user.contact.email","user.financial.bank_account"],"purpose":"billing","client":"127.0.0.1","outcome":"success","request_id":"r1"}"#
         );
     }
 }

@@ -200,6 +200,20 @@ impl From<VaultError> for ApiError {
                     "opgeslagen gegevens zijn niet integer; er is niets teruggegeven",
                 )
             }
+            VaultError::AuditRange(reason) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_range",
+                "Invalid range",
+                reason.clone(),
+                "de gevraagde positie of grootte valt buiten het auditlog",
+            ),
+            VaultError::NoAuditKey => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_key_missing",
+                "Audit key missing",
+                "this server has no audit signing key loaded, so it cannot sign checkpoints",
+                "deze server heeft geen auditsleutel geladen en kan geen checkpoints ondertekenen",
+            ),
             VaultError::Store(_) => {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::new(

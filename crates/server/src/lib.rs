@@ -62,7 +62,8 @@ impl std::fmt::Debug for AppState {
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerAuth),
-    tags((name = "subjects", description = "data subjects and their encrypted values"), (name = "meta", description = "health and catalogue"))
+    tags((name = "subjects", description = "data subjects and their encrypted values"), (name = "meta", description = "health and catalogue"),
+        (name = "audit", description = "tamper-evident audit log: checkpoints and RFC 9162 proofs"))
 )]
 struct ApiDoc;
 
@@ -89,6 +90,12 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(routes::meta::list_fields))
         .routes(routes!(routes::meta::healthz))
+        .routes(routes!(routes::audit::latest_checkpoint))
+        .routes(routes!(routes::audit::sign_checkpoint))
+        .routes(routes!(routes::audit::inclusion_proof))
+        .routes(routes!(routes::audit::consistency_proof))
+        .routes(routes!(routes::audit::list_events))
+        .routes(routes!(routes::audit::public_key))
         .split_for_parts()
 }
 

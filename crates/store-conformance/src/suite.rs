@@ -13,8 +13,8 @@ use std::task::Poll;
 use kluis_domain::audit::{Action, AuditContext, AuditEvent, Outcome};
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredKek, StoredValue, SubjectChange,
-    SubjectRecord, TokenRecord, WrappedDataKey,
+    AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredKek, StoredValue,
+    SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
 };
 
 /// A fixed point in time (2023-11-14), so records compare exactly.
@@ -44,6 +44,7 @@ fn keyring_record() -> KeyringRecord {
             StoredKek { version: 1, wrapped: vec![0x33; 73], created_at: T0 },
             StoredKek { version: 2, wrapped: vec![0x34; 73], created_at: T1 },
         ],
+        audit: AuditLogRecord { origin: "kluis.test/audit".into(), public_key: [0x44; 32] },
     }
 }
 
@@ -94,20 +95,44 @@ async fn load<S: Store>(store: &S, id: SubjectId) -> Option<SubjectRecord> {
     store.load_subject(id).await.unwrap_or_else(|e| panic!("{}: load_subject: {e}", store.backend()))
 }
 
-async fn audit_log<S: Store>(store: &S) -> Vec<(i64, Vec<u8>)> {
+/// The stored log as (seq, encoding without its `seq` member). Checks on the way that every
+/// stored event encodes exactly its own position.
+async fn audit_log<S: Store>(store: &S) -> Vec<(u64, Vec<u8>)> {
     store
         .audit_events(0, ALL)
         .await
         .unwrap_or_else(|e| panic!("{}: audit_events: {e}", store.backend()))
         .into_iter()
-        .map(|e| (e.seq, e.event))
+        .map(|e| {
+            let prefix = format!("{{\"seq\":{},", e.seq);
+            assert!(
+                e.event.starts_with(prefix.as_bytes()),
+                "{}: event {} encodes another position",
+                store.backend(),
+                e.seq
+            );
+            (e.seq, without_seq(&e.event))
+        })
         .collect()
 }
 
+/// An encoding with its leading `"seq":N,` member removed, so events compare by content.
+fn without_seq(bytes: &[u8]) -> Vec<u8> {
+    let comma = bytes.iter().position(|b| *b == b',').unwrap_or(0);
+    let mut out = vec![b'{'];
+    out.extend_from_slice(&bytes[comma + 1..]);
+    out
+}
+
+/// What `audit_log` returns for an event, wherever it was appended.
+fn enc(event: &AuditEvent) -> Vec<u8> {
+    without_seq(&event.encode(0))
+}
+
 /// Asserts that the sequence numbers of `log` are exactly 0..len.
-fn assert_dense(backend: &str, log: &[(i64, Vec<u8>)]) {
-    let seqs: Vec<i64> = log.iter().map(|(seq, _)| *seq).collect();
-    let want: Vec<i64> = (0..).take(log.len()).collect();
+fn assert_dense(backend: &str, log: &[(u64, Vec<u8>)]) {
+    let seqs: Vec<u64> = log.iter().map(|(seq, _)| *seq).collect();
+    let want: Vec<u64> = (0..).take(log.len()).collect();
     assert_eq!(seqs, want, "{backend}: audit sequence numbers must be dense from 0");
 }
 
@@ -136,12 +161,13 @@ pub async fn keyring_lifecycle<S: Store>(store: S) {
     assert_eq!(store.keyring().await.expect("keyring"), Some(record.clone()), "{b}: keyring round trip");
     assert_eq!(store.token_by_hash(&token.hash).await.expect("token"), Some(token.clone()), "{b}: token stored");
     let log = audit_log(&store).await;
-    assert_eq!(log, vec![(0, events[0].encode()), (1, events[1].encode())], "{b}: init events appended in order");
+    assert_eq!(log, vec![(0, enc(&events[0])), (1, enc(&events[1]))], "{b}: init events appended in order");
 
     let other = KeyringRecord {
         root_fingerprint: [0x99; 32],
         index_key_wrapped: vec![0x98; 73],
         keks: vec![StoredKek { version: 1, wrapped: vec![0x97; 73], created_at: T1 }],
+        audit: AuditLogRecord { origin: "kluis.test/other".into(), public_key: [0x96; 32] },
     };
     let other_token = TokenRecord { id: TokenId::generate(), hash: [0x77; 32], ..admin_token() };
     let before = counts(&store).await;
@@ -245,11 +271,11 @@ pub async fn read_subject_audits<S: Store>(store: S) {
     assert_dense(b, &log);
     assert_eq!(log.len(), before.len() + 2, "{b}: one event per read");
     assert_eq!(log[..before.len()], before[..], "{b}: earlier events untouched");
-    assert_eq!(log[before.len()].1, read_event.encode(), "{b}: the closure's event is stored");
-    assert_eq!(log[before.len() + 1].1, missing_event.encode(), "{b}: the not-found event is stored");
+    assert_eq!(log[before.len()].1, enc(&read_event), "{b}: the closure's event is stored");
+    assert_eq!(log[before.len() + 1].1, enc(&missing_event), "{b}: the not-found event is stored");
     let tail = store.audit_events(log[before.len()].0, 1).await.expect("audit_events window");
     assert_eq!(tail.len(), 1, "{b}: limit honoured");
-    assert_eq!(tail[0].event, read_event.encode(), "{b}: from honoured");
+    assert_eq!(without_seq(&tail[0].event), enc(&read_event), "{b}: from honoured");
 }
 
 /// `find_subjects` returns every subject holding the digest and no other; the events the closure
@@ -288,7 +314,7 @@ pub async fn find_subjects_by_index<S: Store>(store: S) {
     let log = audit_log(&store).await;
     assert_dense(b, &log);
     let appended: Vec<Vec<u8>> = log[before.len()..].iter().map(|(_, e)| e.clone()).collect();
-    let want: Vec<Vec<u8>> = seen.iter().map(|id| event(Action::SubjectFind, Some(*id), "find").encode()).collect();
+    let want: Vec<Vec<u8>> = seen.iter().map(|id| enc(&event(Action::SubjectFind, Some(*id), "find"))).collect();
     assert_eq!(appended, want, "{b}: one event per match, as built");
 
     // Same digest under another index name, and a near-miss digest: no match, closure still runs.
@@ -409,7 +435,7 @@ pub async fn erase_subject<S: Store>(store: S) {
     assert_eq!(after, want, "{b}: counts after erasure");
     assert_eq!(
         audit_log(&store).await.last().map(|(_, e)| e.clone()),
-        Some(event(Action::SubjectErase, Some(subject.id), "e1").encode())
+        Some(enc(&event(Action::SubjectErase, Some(subject.id), "e1")))
     );
     assert!(load(&store, keep.id).await.is_some(), "{b}: other subject kept");
     assert_eq!(find(&store, &keep.index[0]).await, vec![keep.id], "{b}: other subject's index kept");
@@ -470,7 +496,7 @@ async fn audit_worker<S: Store>(store: S, task: usize, subject: SubjectId) -> Re
                     event(Action::SubjectRead, None, &format!("{tag}-b")),
                 ];
                 store.append_audit(&batch).await?;
-                appended.extend(batch.iter().map(AuditEvent::encode));
+                appended.extend(batch.iter().map(enc));
             }
             1 => {
                 let read = event(Action::SubjectRead, Some(subject), &tag);
@@ -478,12 +504,12 @@ async fn audit_worker<S: Store>(store: S, task: usize, subject: SubjectId) -> Re
                 if record.is_none() {
                     return Err(StoreError::Corrupt(format!("{tag}: subject vanished")));
                 }
-                appended.push(read.encode());
+                appended.push(enc(&read));
             }
             _ => {
                 let single = event(Action::SubjectFind, None, &tag);
                 store.append_audit(std::slice::from_ref(&single)).await?;
-                appended.push(single.encode());
+                appended.push(enc(&single));
             }
         }
     }

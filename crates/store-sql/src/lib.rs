@@ -5,11 +5,14 @@
 //! written once in the dialect both databases accept (`$n` placeholders, `ON CONFLICT`,
 //! `RETURNING`), so there is no per-query branching and no duplicated query logic.
 
+use std::fmt::Write as _;
+
+use kluis_crypto::merkle::{self, Hash, NodeId, TreeBuilder};
 use kluis_domain::audit::AuditEvent;
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredAuditEvent, StoredKek, StoredValue,
-    SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
+    AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredAuditEvent,
+    StoredCheckpoint, StoredKek, StoredNode, StoredValue, SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -54,6 +57,30 @@ fn u32_col(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
     u32::try_from(v).map_err(|_| corrupt(col))
 }
 
+fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| corrupt("integer out of range"))
+}
+
+/// `INSERT … VALUES ($1, $2), ($3, $4), …` for `rows` rows of `columns` values.
+fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::from(prefix);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * columns + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 fn subject_id(text: &str) -> Result<SubjectId, StoreError> {
     text.parse().map_err(|_| corrupt("subject id"))
 }
@@ -76,8 +103,9 @@ impl SqlStore {
         self.pool.begin_with(self.dialect.begin_write).await.map_err(|e| backend(&e))
     }
 
-    /// Appends events to the audit log inside `tx`. Sequence numbers are dense and follow commit
-    /// order: the single `audit_head` row is the lock that serialises appenders.
+    /// Appends events to the audit log inside `tx`, with the Merkle nodes each new leaf
+    /// completes. Sequence numbers are dense and follow commit order: the single `audit_head` row
+    /// is the lock that serialises appenders.
     async fn append_in(tx: &mut AnyConnection, events: &[AuditEvent]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
@@ -89,16 +117,82 @@ impl SqlStore {
             .await
             .map_err(|e| backend(&e))?;
         let new_size: i64 = row.try_get("size").map_err(|e| backend(&e))?;
-        for (seq, event) in (new_size - n..).zip(events) {
-            sqlx::query("INSERT INTO audit_events (seq, recorded_at, event) VALUES ($1, $2, $3)")
-                .bind(seq)
-                .bind(event.time)
-                .bind(event.encode())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| backend(&e))?;
+        let old_size = u64::try_from(new_size - n).map_err(|_| corrupt("audit size"))?;
+        let frontier = Self::nodes_in(tx, &merkle::frontier(old_size)).await?;
+        let mut tree = TreeBuilder::from_frontier(old_size, &frontier).map_err(|_| corrupt("audit frontier"))?;
+
+        let mut event_rows: Vec<(i64, i64, Vec<u8>)> = Vec::with_capacity(events.len());
+        let mut node_rows: Vec<(NodeId, i64, Hash)> = Vec::with_capacity(events.len() * 2);
+        for (seq, event) in (old_size..).zip(events) {
+            let bytes = event.encode(seq);
+            let seq = to_i64(seq)?;
+            for (id, hash) in tree.push(merkle::leaf_hash(&bytes)) {
+                node_rows.push((id, seq, hash));
+            }
+            event_rows.push((seq, event.time, bytes));
+        }
+        // Multi-row inserts: one statement per table and batch, whatever its size.
+        for chunk in event_rows.chunks(300) {
+            let sql = values_sql("INSERT INTO audit_events (seq, recorded_at, event) VALUES ", 3, chunk.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (seq, time, bytes) in chunk {
+                query = query.bind(*seq).bind(*time).bind(bytes.clone());
+            }
+            query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
+        }
+        for chunk in node_rows.chunks(200) {
+            let sql = values_sql("INSERT INTO audit_nodes (level, idx, completed_by, hash) VALUES ", 4, chunk.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, completed_by, hash) in chunk {
+                query = query.bind(i64::from(id.level)).bind(to_i64(id.index)?).bind(*completed_by).bind(hash.to_vec());
+            }
+            query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
         Ok(())
+    }
+
+    /// Hashes of the given nodes, in the order asked.
+    async fn nodes_in(conn: &mut AnyConnection, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let mut found: std::collections::HashMap<NodeId, Hash> = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(200) {
+            let mut sql = String::from("SELECT level, idx, hash FROM audit_nodes WHERE ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                let _ = write!(sql, "(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2);
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(i64::from(id.level)).bind(to_i64(id.index)?);
+            }
+            for row in query.fetch_all(&mut *conn).await.map_err(|e| backend(&e))? {
+                let level: i64 = row.try_get("level").map_err(|e| backend(&e))?;
+                let idx: i64 = row.try_get("idx").map_err(|e| backend(&e))?;
+                let hash: Vec<u8> = row.try_get("hash").map_err(|e| backend(&e))?;
+                let id = NodeId {
+                    level: u32::try_from(level).map_err(|_| corrupt("audit node level"))?,
+                    index: u64::try_from(idx).map_err(|_| corrupt("audit node index"))?,
+                };
+                found.insert(id, hash.try_into().map_err(|_| corrupt("audit node hash"))?);
+            }
+        }
+        ids.iter()
+            .map(|id| {
+                found.get(id).copied().ok_or_else(|| corrupt(&format!("audit node {}/{} missing", id.level, id.index)))
+            })
+            .collect()
+    }
+
+    fn checkpoint_from(row: &AnyRow) -> Result<StoredCheckpoint, StoreError> {
+        let size: i64 = row.try_get("size").map_err(|e| backend(&e))?;
+        let root: Vec<u8> = row.try_get("root").map_err(|e| backend(&e))?;
+        Ok(StoredCheckpoint {
+            size: u64::try_from(size).map_err(|_| corrupt("checkpoint size"))?,
+            root: root.try_into().map_err(|_| corrupt("checkpoint root"))?,
+            created_at: Timestamp(row.try_get("created_at").map_err(|e| backend(&e))?),
+            note: row.try_get("note").map_err(|e| backend(&e))?,
+        })
     }
 
     async fn load_in(conn: &mut AnyConnection, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
@@ -192,7 +286,7 @@ impl Store for SqlStore {
     }
 
     async fn keyring(&self) -> Result<Option<KeyringRecord>, StoreError> {
-        let meta = sqlx::query("SELECT key, value FROM meta WHERE key IN ('root_fingerprint', 'index_key')")
+        let meta = sqlx::query("SELECT key, value FROM meta WHERE key IN ('root_fingerprint', 'index_key', 'audit_origin', 'audit_public_key')")
             .fetch_all(&self.pool)
             .await
             .map_err(|e| backend(&e))?;
@@ -201,14 +295,22 @@ impl Store for SqlStore {
         }
         let mut fingerprint = None;
         let mut index_key = None;
+        let mut origin = None;
+        let mut public_key = None;
         for row in &meta {
             let key: String = row.try_get("key").map_err(|e| backend(&e))?;
             let value: Vec<u8> = row.try_get("value").map_err(|e| backend(&e))?;
             match key.as_str() {
                 "root_fingerprint" => fingerprint = Some(value),
-                _ => index_key = Some(value),
+                "index_key" => index_key = Some(value),
+                "audit_origin" => origin = Some(value),
+                _ => public_key = Some(value),
             }
         }
+        let audit = AuditLogRecord {
+            origin: origin.and_then(|o| String::from_utf8(o).ok()).ok_or_else(|| corrupt("audit origin"))?,
+            public_key: public_key.and_then(|k| k.try_into().ok()).ok_or_else(|| corrupt("audit public key"))?,
+        };
         let root_fingerprint: [u8; 32] =
             fingerprint.and_then(|f| f.try_into().ok()).ok_or_else(|| corrupt("root fingerprint"))?;
         let index_key_wrapped = index_key.ok_or_else(|| corrupt("index key"))?;
@@ -225,7 +327,7 @@ impl Store for SqlStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(KeyringRecord { root_fingerprint, index_key_wrapped, keks }))
+        Ok(Some(KeyringRecord { root_fingerprint, index_key_wrapped, keks, audit }))
     }
 
     async fn initialise(
@@ -246,6 +348,8 @@ impl Store for SqlStore {
         for (key, value) in [
             ("root_fingerprint", keyring.root_fingerprint.as_slice()),
             ("index_key", keyring.index_key_wrapped.as_slice()),
+            ("audit_origin", keyring.audit.origin.as_bytes()),
+            ("audit_public_key", keyring.audit.public_key.as_slice()),
         ] {
             sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
                 .bind(key)
@@ -461,21 +565,124 @@ impl Store for SqlStore {
         tx.commit().await.map_err(|e| backend(&e))
     }
 
-    async fn audit_events(&self, from: i64, limit: u32) -> Result<Vec<StoredAuditEvent>, StoreError> {
+    async fn audit_events(&self, from: u64, limit: u32) -> Result<Vec<StoredAuditEvent>, StoreError> {
         sqlx::query("SELECT seq, event FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2")
-            .bind(from)
+            .bind(to_i64(from)?)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
             .map_err(|e| backend(&e))?
             .iter()
             .map(|r| {
+                let seq: i64 = r.try_get("seq").map_err(|e| backend(&e))?;
                 Ok(StoredAuditEvent {
-                    seq: r.try_get("seq").map_err(|e| backend(&e))?,
+                    seq: u64::try_from(seq).map_err(|_| corrupt("audit seq"))?,
                     event: r.try_get("event").map_err(|e| backend(&e))?,
                 })
             })
             .collect()
+    }
+
+    async fn audit_size(&self) -> Result<u64, StoreError> {
+        let size: i64 = sqlx::query("SELECT size FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("size"))
+            .map_err(|e| backend(&e))?;
+        u64::try_from(size).map_err(|_| corrupt("audit size"))
+    }
+
+    async fn audit_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
+        Self::nodes_in(&mut conn, ids).await
+    }
+
+    async fn audit_nodes_completed_by(&self, first: u64, last: u64) -> Result<Vec<StoredNode>, StoreError> {
+        sqlx::query(
+            "SELECT level, idx, completed_by, hash FROM audit_nodes WHERE completed_by >= $1 AND completed_by <= $2 \
+             ORDER BY completed_by, level",
+        )
+        .bind(to_i64(first)?)
+        .bind(to_i64(last.min(i64::MAX as u64))?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| backend(&e))?
+        .iter()
+        .map(|r| {
+            let level: i64 = r.try_get("level").map_err(|e| backend(&e))?;
+            let idx: i64 = r.try_get("idx").map_err(|e| backend(&e))?;
+            let completed_by: i64 = r.try_get("completed_by").map_err(|e| backend(&e))?;
+            let hash: Vec<u8> = r.try_get("hash").map_err(|e| backend(&e))?;
+            Ok(StoredNode {
+                id: NodeId {
+                    level: u32::try_from(level).map_err(|_| corrupt("audit node level"))?,
+                    index: u64::try_from(idx).map_err(|_| corrupt("audit node index"))?,
+                },
+                completed_by: u64::try_from(completed_by).map_err(|_| corrupt("audit node leaf"))?,
+                // A stored hash of the wrong length is reported by the verifier as a mismatch.
+                hash: hash.try_into().unwrap_or([0; 32]),
+            })
+        })
+        .collect()
+    }
+
+    async fn checkpoint<F>(&self, now: Timestamp, sign: F) -> Result<StoredCheckpoint, StoreError>
+    where
+        F: FnOnce(u64, &Hash) -> Result<String, String> + Send,
+    {
+        let mut tx = self.begin_write().await?;
+        // Touching the head row holds appenders off until this transaction ends.
+        let size: i64 = sqlx::query("UPDATE audit_head SET size = size WHERE id = 1 RETURNING size")
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|r| r.try_get("size"))
+            .map_err(|e| backend(&e))?;
+        let size_u = u64::try_from(size).map_err(|_| corrupt("audit size"))?;
+        if let Some(row) = sqlx::query("SELECT size, root, created_at, note FROM audit_checkpoints WHERE size = $1")
+            .bind(size)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?
+        {
+            return Self::checkpoint_from(&row);
+        }
+        let frontier = Self::nodes_in(&mut tx, &merkle::frontier(size_u)).await?;
+        let root = if frontier.is_empty() { merkle::empty_root() } else { merkle::fold_range(&frontier) };
+        let note = sign(size_u, &root).map_err(StoreError::Backend)?;
+        sqlx::query("INSERT INTO audit_checkpoints (size, root, created_at, note) VALUES ($1, $2, $3, $4)")
+            .bind(size)
+            .bind(root.to_vec())
+            .bind(now.as_millis())
+            .bind(&note)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(StoredCheckpoint { size: size_u, root, created_at: now, note })
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        sqlx::query("SELECT size, root, created_at, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .as_ref()
+            .map(Self::checkpoint_from)
+            .transpose()
+    }
+
+    async fn checkpoints(&self, from_size: u64, limit: u32) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        sqlx::query(
+            "SELECT size, root, created_at, note FROM audit_checkpoints WHERE size >= $1 ORDER BY size LIMIT $2",
+        )
+        .bind(to_i64(from_size)?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| backend(&e))?
+        .iter()
+        .map(Self::checkpoint_from)
+        .collect()
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 
+pub use kluis_crypto::merkle::{Hash, NodeId};
 use kluis_domain::audit::AuditEvent;
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
 
@@ -25,6 +26,35 @@ pub struct KeyringRecord {
     pub index_key_wrapped: Vec<u8>,
     /// Every key-encryption key, oldest first.
     pub keks: Vec<StoredKek>,
+    /// The audit log's identity (the checkpoint origin line) and the public half of the audit
+    /// signing key, so a server refuses to sign with a key auditors do not know.
+    pub audit: AuditLogRecord,
+}
+
+/// Identity of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditLogRecord {
+    pub origin: String,
+    pub public_key: [u8; 32],
+}
+
+/// One stored Merkle node of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredNode {
+    pub id: NodeId,
+    /// The leaf whose append completed this node.
+    pub completed_by: u64,
+    pub hash: Hash,
+}
+
+/// A signed checkpoint of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    pub created_at: Timestamp,
+    /// The signed note, as published.
+    pub note: String,
 }
 
 /// A subject's data key, wrapped under a key-encryption key.
@@ -102,10 +132,10 @@ pub struct TokenRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// One stored audit event.
+/// One stored audit event: its canonical bytes, which are the Merkle leaf `seq`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAuditEvent {
-    pub seq: i64,
+    pub seq: u64,
     pub event: Vec<u8>,
 }
 
@@ -205,12 +235,48 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Appends audit events on their own (e.g. an integrity failure seen after a read).
     fn append_audit(&self, events: &[AuditEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Audit events with `seq >= from`, at most `limit`.
+    /// Audit events with `seq >= from`, at most `limit`, in order.
     fn audit_events(
         &self,
-        from: i64,
+        from: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredAuditEvent>, StoreError>> + Send;
+
+    /// The number of events in the audit log (the tree size).
+    fn audit_size(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The hashes of the given perfect subtrees, in the order asked. A node that is not stored is
+    /// `Corrupt` (every perfect subtree of the log is stored when it completes).
+    fn audit_nodes(&self, ids: &[NodeId]) -> impl Future<Output = Result<Vec<Hash>, StoreError>> + Send;
+
+    /// The stored nodes completed by leaves `first..=last`, in append order (by `completed_by`,
+    /// then level): for full verification, page by page alongside the events.
+    fn audit_nodes_completed_by(
+        &self,
+        first: u64,
+        last: u64,
+    ) -> impl Future<Output = Result<Vec<StoredNode>, StoreError>> + Send;
+
+    /// Signs a checkpoint of the log as it is now: with appends held off, computes the root of the
+    /// current size, asks `sign` for the note, and stores it. If a checkpoint of this size exists,
+    /// that one is returned and `sign` is not called.
+    fn checkpoint<F>(
+        &self,
+        now: Timestamp,
+        sign: F,
+    ) -> impl Future<Output = Result<StoredCheckpoint, StoreError>> + Send
+    where
+        F: FnOnce(u64, &Hash) -> Result<String, String> + Send;
+
+    /// The newest checkpoint.
+    fn latest_checkpoint(&self) -> impl Future<Output = Result<Option<StoredCheckpoint>, StoreError>> + Send;
+
+    /// Checkpoints with `size >= from_size`, oldest first, at most `limit`.
+    fn checkpoints(
+        &self,
+        from_size: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredCheckpoint>, StoreError>> + Send;
 
     /// Number of subjects, index entries and values held, for health output and tests.
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use kluis_crypto::{BlindIndexer, SecretKey, aad, unwrap_key, wrap_key};
 use kluis_domain::Timestamp;
 use kluis_domain::fields::IndexName;
-use kluis_store::{KeyringRecord, StoredKek};
+use kluis_store::{AuditLogRecord, KeyringRecord, StoredKek};
 
 use crate::VaultError;
 
@@ -56,6 +56,8 @@ impl Keyring {
             root_fingerprint: Self::root_fingerprint(root),
             index_key_wrapped: wrap_key(root, &index_master, &aad::index_key())?,
             keks: vec![StoredKek { version: 1, wrapped: wrap_key(root, &kek, &aad::kek(1))?, created_at: now }],
+            // Filled in by the caller, which owns the audit log's identity.
+            audit: AuditLogRecord { origin: String::new(), public_key: [0; 32] },
         };
         let keyring = Keyring {
             keks: BTreeMap::from([(1, kek)]),

@@ -2,6 +2,7 @@
 //! decrypted and audited around the storage port. The HTTP server and the CLI both call it, so the
 //! rules hold whichever way data comes in.
 
+pub mod audit;
 mod keyring;
 
 use std::collections::BTreeMap;
@@ -13,12 +14,15 @@ use kluis_domain::fields::{Catalogue, FieldValue, IndexName, ValidationErrors, V
 use kluis_domain::time::Clock;
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    IndexEntry, NewSubject, StoreError, StoredValue, SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
+    AuditLogRecord, IndexEntry, NewSubject, StoreError, StoredValue, SubjectChange, SubjectRecord, TokenRecord,
+    WrappedDataKey,
 };
 use zeroize::Zeroizing;
 
+pub use audit::{AuditFault, ConsistencyProof, InclusionProof, VerifyError, VerifyReport};
 pub use keyring::{Keyring, short_fingerprint};
-pub use kluis_store::Store;
+pub use kluis_crypto::note::{AuditSigningKey, AuditVerifyingKey};
+pub use kluis_store::{Store, StoredAuditEvent, StoredCheckpoint};
 
 /// Generation of freshly created data keys.
 const FIRST_DATA_KEY_VERSION: u32 = 1;
@@ -54,6 +58,12 @@ pub enum VaultError {
     Crypto(#[from] CryptoError),
     #[error("storage failure: {0}")]
     Store(StoreError),
+    #[error("the audit signing key does not belong to this database's audit log; refusing to sign with it")]
+    WrongAuditKey,
+    #[error("no audit signing key is loaded, so no checkpoint can be signed")]
+    NoAuditKey,
+    #[error("{0}")]
+    AuditRange(String),
 }
 
 impl From<StoreError> for VaultError {
@@ -112,6 +122,7 @@ pub struct IssuedToken {
 pub struct Vault<S: Store> {
     store: S,
     keyring: Arc<Keyring>,
+    audit: Arc<audit::AuditSigner>,
     catalogue: Arc<Catalogue>,
     clock: Arc<dyn Clock>,
 }
@@ -121,6 +132,7 @@ impl<S: Store> Clone for Vault<S> {
         Vault {
             store: self.store.clone(),
             keyring: Arc::clone(&self.keyring),
+            audit: Arc::clone(&self.audit),
             catalogue: Arc::clone(&self.catalogue),
             clock: Arc::clone(&self.clock),
         }
@@ -141,11 +153,23 @@ fn categories_of<'a>(catalogue: &'a Catalogue, fields: &[&str]) -> Vec<&'a str> 
 }
 
 impl<S: Store> Vault<S> {
-    /// Initialises a fresh database: key hierarchy plus the first admin token, whose secret is
-    /// returned once. Fails with `AlreadyInitialised` (changing nothing) on an initialised store.
+    /// Initialises a fresh database with a new audit signing key: see [`Vault::initialise_with`].
     pub async fn initialise(
         store: S,
         root: &SecretKey,
+        catalogue: Catalogue,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Self, IssuedToken), VaultError> {
+        Self::initialise_with(store, root, AuditSigningKey::generate()?, catalogue, clock).await
+    }
+
+    /// Initialises a fresh database: key hierarchy, the audit log's identity (a new origin and the
+    /// public half of `audit_key`), and the first admin token, whose secret is returned once.
+    /// Fails with `AlreadyInitialised` (changing nothing) on an initialised store.
+    pub async fn initialise_with(
+        store: S,
+        root: &SecretKey,
+        audit_key: AuditSigningKey,
         catalogue: Catalogue,
         clock: Arc<dyn Clock>,
     ) -> Result<(Self, IssuedToken), VaultError> {
@@ -153,7 +177,10 @@ impl<S: Store> Vault<S> {
             return Err(VaultError::AlreadyInitialised);
         }
         let now = clock.now();
-        let (keyring, record) = Keyring::create(root, now)?;
+        let origin = format!("kluis.local/audit/{}", TokenId::generate().as_uuid().simple());
+        let verifying = audit_key.verifying_key();
+        let (keyring, mut record) = Keyring::create(root, now)?;
+        record.audit = AuditLogRecord { origin: origin.clone(), public_key: verifying.to_bytes() };
         let secret = kluis_crypto::random_token()?;
         let token = TokenRecord {
             id: TokenId::generate(),
@@ -169,11 +196,18 @@ impl<S: Store> Vault<S> {
             ctx.event(now, Action::TokenCreate, None, &[], &[], Outcome::Success),
         ];
         store.initialise(&record, &token, &events).await?;
-        let vault = Vault { store, keyring: Arc::new(keyring), catalogue: Arc::new(catalogue), clock };
+        let vault = Vault {
+            store,
+            keyring: Arc::new(keyring),
+            audit: Arc::new(audit::AuditSigner { origin, verifying, signing: Some(audit_key) }),
+            catalogue: Arc::new(catalogue),
+            clock,
+        };
         Ok((vault, IssuedToken { id: token.id, secret }))
     }
 
-    /// Opens an initialised database, refusing a root key that does not match it.
+    /// Opens an initialised database, refusing a root key that does not match it. Attach the
+    /// audit signing key with [`Vault::with_audit_key`] to sign checkpoints.
     pub async fn open(
         store: S,
         root: &SecretKey,
@@ -182,7 +216,10 @@ impl<S: Store> Vault<S> {
     ) -> Result<Self, VaultError> {
         let record = store.keyring().await?.ok_or(VaultError::NotInitialised)?;
         let keyring = Keyring::open(root, &record)?;
-        Ok(Vault { store, keyring: Arc::new(keyring), catalogue: Arc::new(catalogue), clock })
+        let verifying = AuditVerifyingKey::from_bytes(&record.audit.public_key)
+            .map_err(|_| VaultError::KeyringCorrupt("audit public key".into()))?;
+        let audit = audit::AuditSigner { origin: record.audit.origin.clone(), verifying, signing: None };
+        Ok(Vault { store, keyring: Arc::new(keyring), audit: Arc::new(audit), catalogue: Arc::new(catalogue), clock })
     }
 
     pub fn store(&self) -> &S {
@@ -509,6 +546,14 @@ pub trait VaultService: Send + Sync + 'static {
         changes: &'a [(String, Option<String>)],
     ) -> BoxFuture<'a, Result<(), VaultError>>;
     fn erase_subject<'a>(&'a self, ctx: &'a AuditContext, id: SubjectId) -> BoxFuture<'a, Result<(), VaultError>>;
+    /// The verifier key of the audit log in Go note format.
+    fn audit_verifier_string(&self) -> String;
+    fn audit_size(&self) -> BoxFuture<'_, Result<u64, VaultError>>;
+    fn checkpoint_now(&self) -> BoxFuture<'_, Result<StoredCheckpoint, VaultError>>;
+    fn latest_checkpoint(&self) -> BoxFuture<'_, Result<Option<StoredCheckpoint>, VaultError>>;
+    fn inclusion_proof(&self, index: u64, size: Option<u64>) -> BoxFuture<'_, Result<InclusionProof, VaultError>>;
+    fn consistency_proof(&self, from: u64, to: Option<u64>) -> BoxFuture<'_, Result<ConsistencyProof, VaultError>>;
+    fn audit_events(&self, from: u64, limit: u32) -> BoxFuture<'_, Result<Vec<StoredAuditEvent>, VaultError>>;
 }
 
 impl<S: Store> VaultService for Vault<S> {
@@ -553,5 +598,26 @@ impl<S: Store> VaultService for Vault<S> {
     }
     fn erase_subject<'a>(&'a self, ctx: &'a AuditContext, id: SubjectId) -> BoxFuture<'a, Result<(), VaultError>> {
         Box::pin(Vault::erase_subject(self, ctx, id))
+    }
+    fn audit_verifier_string(&self) -> String {
+        Vault::audit_verifier_string(self)
+    }
+    fn audit_size(&self) -> BoxFuture<'_, Result<u64, VaultError>> {
+        Box::pin(Vault::audit_size(self))
+    }
+    fn checkpoint_now(&self) -> BoxFuture<'_, Result<StoredCheckpoint, VaultError>> {
+        Box::pin(Vault::checkpoint_now(self))
+    }
+    fn latest_checkpoint(&self) -> BoxFuture<'_, Result<Option<StoredCheckpoint>, VaultError>> {
+        Box::pin(Vault::latest_checkpoint(self))
+    }
+    fn inclusion_proof(&self, index: u64, size: Option<u64>) -> BoxFuture<'_, Result<InclusionProof, VaultError>> {
+        Box::pin(Vault::inclusion_proof(self, index, size))
+    }
+    fn consistency_proof(&self, from: u64, to: Option<u64>) -> BoxFuture<'_, Result<ConsistencyProof, VaultError>> {
+        Box::pin(Vault::consistency_proof(self, from, to))
+    }
+    fn audit_events(&self, from: u64, limit: u32) -> BoxFuture<'_, Result<Vec<StoredAuditEvent>, VaultError>> {
+        Box::pin(async move { Ok(self.store.audit_events(from, limit).await?) })
     }
 }

@@ -1,4 +1,5 @@
 //! The route handlers, one module per resource.
 
+pub mod audit;
 pub mod meta;
 pub mod subjects;

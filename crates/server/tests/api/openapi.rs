@@ -49,6 +49,12 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("/api/v1/subjects/{id}", "delete"),
         ("/api/v1/fields", "get"),
         ("/healthz", "get"),
+        ("/api/v1/audit/checkpoint", "get"),
+        ("/api/v1/audit/checkpoints", "post"),
+        ("/api/v1/audit/proof/inclusion", "get"),
+        ("/api/v1/audit/proof/consistency", "get"),
+        ("/api/v1/audit/events", "get"),
+        ("/api/v1/audit/public-key", "get"),
     ]
     .into_iter()
     .map(|(p, m)| (p.to_owned(), m.to_owned()))
@@ -63,14 +69,24 @@ async fn documented_operations_exist(backend: Backend) {
     let ops = operations(&app).await;
     assert!(!ops.is_empty());
     let id = app.create(&json!({ "email": "openapi@example.nl" })).await;
-    // Delete last, so the subject exists for the others.
+    // Posts first (a checkpoint must exist to be read), delete last (the subject must exist).
     let mut ordered: Vec<_> = ops.into_iter().collect();
-    ordered.sort_by_key(|(_, m)| m == "delete");
+    ordered.sort_by_key(|(_, m)| match m.as_str() {
+        "post" => 0,
+        "delete" => 2,
+        _ => 1,
+    });
     for (path, method) in ordered {
         let mut uri = path.replace("{id}", &id);
         if uri == "/api/v1/subjects" && method == "get" {
             // A lookup needs exactly one key.
             uri.push_str("?email=openapi%40example.nl");
+        }
+        if uri == "/api/v1/audit/proof/inclusion" {
+            uri.push_str("?index=0");
+        }
+        if uri == "/api/v1/audit/proof/consistency" {
+            uri.push_str("?from=1");
         }
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
         let mut request = app.request(method.clone(), uri.clone());
