@@ -42,6 +42,8 @@ pub struct Config {
     pub audit_checkpoint_every_events: u64,
     /// Sign a checkpoint after this many seconds when events are not yet covered by one.
     pub audit_checkpoint_every_seconds: u64,
+    /// Catalogue fields that are defined but off by default and should be on (e.g. `gender`).
+    pub enable_fields: Vec<String>,
     /// Largest accepted HTTP request body, in bytes.
     pub max_body_bytes: usize,
     /// Log filter, e.g. `info` or `kluis_server=debug,info`.
@@ -70,6 +72,7 @@ impl std::fmt::Debug for Config {
             .field("audit_key_file", &self.audit_key_file)
             .field("audit_checkpoint_every_events", &self.audit_checkpoint_every_events)
             .field("audit_checkpoint_every_seconds", &self.audit_checkpoint_every_seconds)
+            .field("enable_fields", &self.enable_fields)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
@@ -90,6 +93,7 @@ impl Default for Config {
             audit_key_file: None,
             audit_checkpoint_every_events: 1000,
             audit_checkpoint_every_seconds: 60,
+            enable_fields: Vec::new(),
             max_body_bytes: 64 * 1024,
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,

@@ -277,8 +277,13 @@ fn write_key_file(path: &Path, hex: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn catalogue() -> Catalogue {
-    Catalogue::dutch_it_provider()
+/// The built-in catalogue with the fields the configuration turns on (`enable_fields`).
+fn catalogue(config: &Config) -> anyhow::Result<Catalogue> {
+    let mut catalogue = Catalogue::dutch_it_provider();
+    for name in &config.enable_fields {
+        catalogue.enable(name).map_err(|e| anyhow::anyhow!("enable_fields: {e}"))?;
+    }
+    Ok(catalogue)
 }
 
 /// `kluis init`: refuses to touch an existing key or an initialised database.
@@ -313,7 +318,7 @@ async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedT
         let audit_key = AuditSigningKey::generate()?;
         write_key_file(&audit_path, &audit_key.to_hex())?;
         written.push(audit_path.clone());
-        let (vault, token) = Vault::initialise_with(store, &root, audit_key, catalogue(), Arc::new(SystemClock))
+        let (vault, token) = Vault::initialise_with(store, &root, audit_key, catalogue(config)?, Arc::new(SystemClock))
             .await
             .context("initialisation failed")?;
         let public = config.data_dir.join(config::AUDIT_PUB_FILE);
@@ -343,7 +348,7 @@ fn print_token(config: &Config, token: &IssuedToken) {
 async fn open_vault(config: &Config) -> anyhow::Result<Vault<SqlStore>> {
     let root = load_root_key(config)?;
     let store = open_store(config).await?;
-    let vault = match Vault::open(store, &root, catalogue(), Arc::new(SystemClock)).await {
+    let vault = match Vault::open(store, &root, catalogue(config)?, Arc::new(SystemClock)).await {
         Ok(v) => v,
         Err(e @ VaultError::WrongRootKey { .. }) => return Err(anyhow::anyhow!(e)),
         Err(e) => return Err(e).context("cannot open the vault"),

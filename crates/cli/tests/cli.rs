@@ -296,3 +296,25 @@ async fn postgres_init_and_serve() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("root key does not match"), "{}", stderr(&out));
 }
+
+#[test]
+fn gender_is_off_until_the_configuration_enables_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(kluis(&data).arg("init")).status.success());
+    let add = |data: &Path| {
+        run(kluis(data).args(["subject", "add", "--purpose", "service_delivery", "--set", "gender=female"]))
+    };
+    let out = add(&data);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("field_disabled"), "{}", stderr(&out));
+
+    std::fs::write(data.join("kluis.toml"), "enable_fields = [\"gender\"]\n").unwrap();
+    let out = add(&data);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    std::fs::write(data.join("kluis.toml"), "enable_fields = [\"shoe_size\"]\n").unwrap();
+    let out = add(&data);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("enable_fields"), "{}", stderr(&out));
+}
