@@ -74,6 +74,7 @@ async fn canary_never_reaches_disk_or_logs(backend: Backend) {
     app.shutdown().await;
     scan_at_rest(&app, &canary).await;
     scan_logs(&app, &canary, &request_ids);
+    scan_audit_log(&app, &canary, &id).await;
 }
 
 /// Write, read, find, change: all succeed, and the canary comes back to the caller. Returns the
@@ -207,4 +208,81 @@ fn scan_files(dir: &Path, canary: &Canaries) {
         }
     }
     assert!(scanned > 0, "the scanned files are empty: {files:?}");
+}
+
+/// The audit store and an audit export: the events name the subject (positive control) but hold
+/// none of its values; nor do the Merkle nodes, the checkpoints, the dump or the export file.
+async fn scan_audit_log(app: &TestApp, canary: &Canaries, id: &str) {
+    use sqlx::Row;
+    let pool = app.db.store.pool();
+    app.vault.checkpoint_now().await.expect("sign a checkpoint");
+    let mut audit = Vec::new();
+    let mut events = 0;
+    for row in sqlx::query("SELECT event FROM audit_events ORDER BY seq").fetch_all(pool).await.expect("audit events") {
+        audit.extend(row.try_get::<Vec<u8>, _>("event").expect("event"));
+        audit.push(b'\n');
+        events += 1;
+    }
+    let events_text = String::from_utf8_lossy(&audit).into_owned();
+    assert!(events > 10, "the flow was audited: {events} events");
+    assert!(events_text.contains(id), "the audit events name the subject (positive control):\n{events_text}");
+    assert!(events_text.contains("\"fields\":[") && events_text.contains("email"), "field names are logged");
+    for row in sqlx::query("SELECT hash FROM audit_nodes").fetch_all(pool).await.expect("audit nodes") {
+        audit.extend(row.try_get::<Vec<u8>, _>("hash").expect("hash"));
+    }
+    let mut checkpoints = 0;
+    for row in sqlx::query("SELECT root, note FROM audit_checkpoints").fetch_all(pool).await.expect("checkpoints") {
+        audit.extend(row.try_get::<Vec<u8>, _>("root").expect("root"));
+        audit.extend(row.try_get::<String, _>("note").expect("note").into_bytes());
+        checkpoints += 1;
+    }
+    assert!(checkpoints >= 1, "a checkpoint is scanned");
+    if let Some(hit) = canary.find_in(&audit) {
+        panic!("the audit store holds the canary: {hit}");
+    }
+
+    // The export, written where an operator would keep it: in the data directory (SQLite) or
+    // a directory of its own (PostgreSQL).
+    let export_dir = tempfile::tempdir().expect("temporary directory");
+    let dir = app.db.dir.as_ref().map_or(export_dir.path(), |d| d.path());
+    let path = dir.join("audit-export.jsonl");
+    let mut file = std::fs::File::create(&path).expect("create the export");
+    let written = kluis_vault::audit::export(&app.vault, &mut file, &mut |_, _| {}).await.expect("export");
+    drop(file);
+    assert_eq!(written, events, "every event exported");
+    let exported = std::fs::read(&path).expect("read the export");
+    let text = String::from_utf8_lossy(&exported);
+    assert!(text.contains("kluis-audit-export") && text.contains(id), "the export holds the events (positive control)");
+    if let Some(hit) = canary.find_in(&exported) {
+        panic!("the audit export holds the canary: {hit}");
+    }
+    let (origin, key) = kluis_crypto::note::AuditVerifyingKey::from_verifier_string(&app.vault.audit_verifier_string())
+        .expect("verifier key");
+    let report = kluis_vault::audit::verify_export(&mut exported.as_slice(), &origin, &key, &mut |_, _| {})
+        .expect("the export verifies");
+    assert_eq!(report.events, events);
+
+    match app.backend() {
+        // The export now lies in the data directory: scan everything again.
+        Backend::Sqlite => scan_files(dir, canary),
+        Backend::Postgres => {
+            let url = app.db.url.as_deref().expect("PostgreSQL URL");
+            let pg_dump = std::env::var("KLUIS_TEST_PG_DUMP").unwrap_or_else(|_| "pg_dump".to_owned());
+            let output = tokio::process::Command::new(&pg_dump)
+                .args(["--format=plain", "--no-owner", "--data-only", "--table=audit_*", "--dbname", url])
+                .output()
+                .await
+                .unwrap_or_else(|e| panic!("run {pg_dump}: {e}"));
+            assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
+            let dump = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                dump.contains("COPY public.audit_events") && dump.contains(&hex::encode(id)),
+                "the dump holds the audit events, bytea in hex (positive control):\n{dump}"
+            );
+            assert!(dump.contains("COPY public.audit_checkpoints"), "the dump holds the checkpoints");
+            if let Some(hit) = canary.find_in(&output.stdout) {
+                panic!("the PostgreSQL dump of the audit tables holds the canary: {hit}");
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod audit;
 mod bad_input;
 mod canary;
 mod happy_path;
