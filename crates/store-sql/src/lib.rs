@@ -131,8 +131,10 @@ impl SqlStore {
             }
             event_rows.push((seq, event.time, bytes));
         }
-        // Multi-row inserts: one statement per table and batch, whatever its size.
-        for chunk in event_rows.chunks(300) {
+        // Multi-row inserts of at most 100 rows. Not more: sqlx-sqlite looks up every `$n` with
+        // `sqlite3_bind_parameter_name`, a linear scan, so binding is quadratic in the parameters
+        // of a statement (300 rows × 3 + 200 rows × 4 made it ~30 % of an append; docs/BENCHMARKS.md).
+        for chunk in event_rows.chunks(100) {
             let sql = values_sql("INSERT INTO audit_events (seq, recorded_at, event) VALUES ", 3, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (seq, time, bytes) in chunk {
@@ -140,7 +142,7 @@ impl SqlStore {
             }
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
-        for chunk in node_rows.chunks(200) {
+        for chunk in node_rows.chunks(100) {
             let sql = values_sql("INSERT INTO audit_nodes (level, idx, completed_by, hash) VALUES ", 4, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, completed_by, hash) in chunk {
