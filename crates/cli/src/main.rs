@@ -14,9 +14,13 @@ use kluis_domain::audit::{Actor, AuditContext};
 use kluis_domain::fields::{Catalogue, IndexName};
 use kluis_domain::time::SystemClock;
 use kluis_domain::{Purpose, SubjectKind};
+use kluis_register::{Diagnostic, Format, Lang, Register, RopaFormat, StatementMeta};
 use kluis_server::{AppState, ServerConfig};
 use kluis_store_sql::SqlStore;
-use kluis_vault::{AuditSigningKey, AuditVerifyingKey, IssuedToken, Store, Subject, Vault, VaultError};
+use kluis_vault::{
+    AuditSigningKey, AuditVerifyingKey, IssuedToken, Store, StoredRegisterVersion, Subject, Vault, VaultError,
+};
+use sha2::Digest as _;
 use zeroize::Zeroizing;
 
 use crate::config::{Config, LogFormat, Overrides};
@@ -50,6 +54,57 @@ enum Command {
     /// The tamper-evident audit log: verify, export, sign a checkpoint, show the public key.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The register as code (docs/REGISTER.md): check a file, load it as a new version, list,
+    /// show and diff the stored versions.
+    #[command(subcommand)]
+    Register(RegisterCommand),
+    /// Print the privacy statement (Art. 13) generated from the register.
+    Statement {
+        /// Language: nl or en.
+        #[arg(long, default_value = "nl")]
+        lang: Lang,
+        /// Format: md or html.
+        #[arg(long, default_value = "md")]
+        format: Format,
+        #[command(flatten)]
+        source: RegisterSource,
+    },
+    /// Print the record of processing activities (Art. 30) generated from the register.
+    Ropa {
+        /// Format: csv, json or html.
+        #[arg(long, default_value = "csv")]
+        format: RopaFormat,
+        #[command(flatten)]
+        source: RegisterSource,
+    },
+}
+
+/// Which register a document is generated from: the current stored version by default.
+#[derive(Debug, Args)]
+struct RegisterSource {
+    /// A stored version instead of the current one.
+    #[arg(long, conflicts_with = "file")]
+    version: Option<u64>,
+    /// A register file, checked and rendered without a data directory (printed as version 0,
+    /// dated today).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RegisterCommand {
+    /// Check a register file against the schema and every rule; prints each problem as
+    /// FILE:LINE:COLUMN: RULE: message and exits non-zero if there is one. Needs no data directory.
+    Check { file: PathBuf },
+    /// Check a register file and store it as the next version (audited). Loading the current
+    /// version's text again changes nothing.
+    Load { file: PathBuf },
+    /// List the stored versions.
+    List,
+    /// Print a stored version's source (default: the current version).
+    Show { version: Option<u64> },
+    /// Unified diff of the sources of two stored versions.
+    Diff { from: u64, to: u64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +220,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { .. } => serve(config).await,
         Command::Subject(cmd) => subject(&config, cmd).await,
         Command::Audit(cmd) => audit(&config, cmd).await,
+        Command::Register(cmd) => register(&config, cmd).await,
+        Command::Statement { lang, format, source } => {
+            let (meta, register) = register_for_document(&config, &source).await?;
+            print!("{}", kluis_register::statement(&register, lang, format, &meta));
+            Ok(())
+        }
+        Command::Ropa { format, source } => {
+            let (meta, register) = register_for_document(&config, &source).await?;
+            print!("{}", kluis_register::ropa(&register, format, &meta));
+            Ok(())
+        }
     }
 }
 
@@ -431,10 +497,14 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// The operator at the command line, as the audit log names them.
+fn cli_actor() -> Actor {
+    Actor::Cli(std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".to_owned()))
+}
+
 fn cli_context(purpose: &str) -> anyhow::Result<AuditContext> {
     let purpose = Purpose::parse(purpose).map_err(|e| anyhow::anyhow!("--purpose: {e}"))?;
-    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".to_owned());
-    Ok(AuditContext { actor: Actor::Cli(user), purpose: Some(purpose), client: None, request_id: None })
+    Ok(AuditContext { actor: cli_actor(), purpose: Some(purpose), client: None, request_id: None })
 }
 
 fn subject_json(s: &Subject) -> serde_json::Value {
@@ -664,5 +734,112 @@ async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
             store.close().await;
         }
     }
+    Ok(())
+}
+
+fn read_register_file(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read the register file {}", path.display()))
+}
+
+/// Prints each problem as `FILE:LINE:COLUMN: RULE: message` (the format editors and CI
+/// annotations understand) and returns the error that ends the command.
+fn report_diagnostics(path: &Path, diagnostics: &[Diagnostic]) -> anyhow::Error {
+    for d in diagnostics {
+        println!("{}:{}:{}: {}: {}", path.display(), d.line, d.column, d.rule, d.message);
+    }
+    let n = diagnostics.len();
+    anyhow::anyhow!("{}: {n} problem{}; see docs/REGISTER.md", path.display(), if n == 1 { "" } else { "s" })
+}
+
+/// A file's register, or every problem with it.
+fn checked_register(path: &Path) -> anyhow::Result<(String, Register)> {
+    let text = read_register_file(path)?;
+    match kluis_register::check(&text) {
+        Ok(register) => Ok((text, register)),
+        Err(diagnostics) => Err(report_diagnostics(path, &diagnostics)),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn meta_of(stored: &StoredRegisterVersion) -> StatementMeta {
+    StatementMeta { version: stored.version, date: stored.loaded_at.date_utc(), hash: hex::encode(stored.sha256) }
+}
+
+fn no_register_loaded() -> anyhow::Error {
+    anyhow::anyhow!("no register is loaded yet; run `kluis register load FILE` first (or pass --file FILE)")
+}
+
+async fn stored_version(vault: &Vault<SqlStore>, version: Option<u64>) -> anyhow::Result<StoredRegisterVersion> {
+    match version {
+        Some(n) => vault
+            .register_version(n)
+            .await
+            .map_err(describe)?
+            .ok_or_else(|| anyhow::anyhow!("there is no register version {n}; `kluis register list` shows them")),
+        None => vault.store().latest_register_version().await?.ok_or_else(no_register_loaded),
+    }
+}
+
+/// The register a statement or Art. 30 record is generated from, with its version line.
+async fn register_for_document(config: &Config, source: &RegisterSource) -> anyhow::Result<(StatementMeta, Register)> {
+    if let Some(path) = &source.file {
+        let (text, register) = checked_register(path)?;
+        let today = kluis_domain::time::Clock::now(&SystemClock).date_utc();
+        return Ok((StatementMeta { version: 0, date: today, hash: sha256_hex(text.as_bytes()) }, register));
+    }
+    let vault = open_vault(config).await?;
+    let stored = stored_version(&vault, source.version).await?;
+    let register = kluis_vault::parse_stored(&stored).map_err(describe)?;
+    vault.store().close().await;
+    Ok((meta_of(&stored), register))
+}
+
+async fn register(config: &Config, cmd: RegisterCommand) -> anyhow::Result<()> {
+    if let RegisterCommand::Check { file } = &cmd {
+        checked_register(file)?;
+        println!("{}: ok", file.display());
+        return Ok(());
+    }
+    let vault = open_vault(config).await?;
+    match cmd {
+        RegisterCommand::Check { .. } => {}
+        RegisterCommand::Load { file } => {
+            let (text, _) = checked_register(&file)?;
+            let before = vault.store().latest_register_version().await?.map(|v| v.version);
+            let ctx = AuditContext { actor: cli_actor(), purpose: None, client: None, request_id: None };
+            let stored = vault.load_register(&ctx, &text).await.map_err(|e| match e {
+                VaultError::Register(diagnostics) => report_diagnostics(&file, &diagnostics),
+                other => describe(other),
+            })?;
+            let sha256 = hex::encode(stored.sha256);
+            if before == Some(stored.version) {
+                println!("register unchanged: version {} (sha256 {sha256})", stored.version);
+            } else {
+                println!("register version {} loaded (sha256 {sha256})", stored.version);
+            }
+        }
+        RegisterCommand::List => {
+            let versions = vault.register_versions().await.map_err(describe)?;
+            if versions.is_empty() {
+                println!("no register loaded yet");
+            }
+            for v in versions {
+                println!("{}\t{}\t{}\t{}", v.version, v.loaded_at.rfc3339_utc(), hex::encode(v.sha256), v.loaded_by);
+            }
+        }
+        RegisterCommand::Show { version } => {
+            print!("{}", stored_version(&vault, version).await?.source);
+        }
+        RegisterCommand::Diff { from, to } => {
+            let a = stored_version(&vault, Some(from)).await?;
+            let b = stored_version(&vault, Some(to)).await?;
+            let diff = similar::TextDiff::from_lines(&a.source, &b.source);
+            print!("{}", diff.unified_diff().header(&format!("register v{from}"), &format!("register v{to}")));
+        }
+    }
+    vault.store().close().await;
     Ok(())
 }

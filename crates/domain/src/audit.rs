@@ -43,6 +43,7 @@ pub enum Action {
     SubjectUpdate,
     SubjectErase,
     IntegrityFailure,
+    RegisterLoad,
 }
 
 impl Action {
@@ -56,6 +57,7 @@ impl Action {
             Action::SubjectUpdate => "subject.update",
             Action::SubjectErase => "subject.erase",
             Action::IntegrityFailure => "integrity.failure",
+            Action::RegisterLoad => "register.load",
         }
     }
 }
@@ -120,13 +122,16 @@ impl AuditContext {
             client: self.client.map(|ip| ip.to_string()),
             outcome: outcome.as_str(),
             request_id: self.request_id.clone(),
+            register: None,
         }
     }
 }
 
 /// One audit event. Its canonical encoding (`encode`) is compact JSON: `seq` first, then the
 /// members in exactly this order, with sorted, de-duplicated `fields` and `categories`. Those bytes
-/// are what gets stored and hashed into the Merkle log (leaf `seq`).
+/// are what gets stored and hashed into the Merkle log (leaf `seq`). Optional members added after
+/// version 1 (`register`) are left out when absent, so every earlier event encodes byte for byte
+/// as it always did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEvent {
     pub v: u32,
@@ -140,6 +145,17 @@ pub struct AuditEvent {
     pub client: Option<String>,
     pub outcome: &'static str,
     pub request_id: Option<String>,
+    /// The register version a `register.load` event records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register: Option<RegisterRef>,
+}
+
+/// A version of the register, as named in the audit log: its number and the SHA-256 of its
+/// source (hex), so the log commits to the exact text that was loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegisterRef {
+    pub version: u64,
+    pub sha256: String,
 }
 
 /// The event as encoded: its position in the log first, so reordering events changes their bytes.
@@ -151,11 +167,26 @@ struct Encoded<'a> {
 }
 
 impl AuditEvent {
+    /// The event naming the register version it records.
+    #[must_use]
+    pub fn with_register(mut self, version: u64, sha256: &[u8]) -> Self {
+        self.register = Some(RegisterRef { version, sha256: hex_lower(sha256) });
+        self
+    }
+
     /// The canonical bytes of this event at position `seq` of the log.
     pub fn encode(&self, seq: u64) -> Vec<u8> {
         // Serialising a struct of strings, integers and vectors cannot fail.
         serde_json::to_vec(&Encoded { seq, event: self }).unwrap_or_default()
     }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// The members of an encoded event that a verifier checks without trusting anything else.
@@ -198,6 +229,21 @@ mod tests {
         assert_eq!(
             text,
             r#"{"seq":7,"v":1,"time":1700000000000,"actor":"token:00000000-0000-0000-0000-000000000000","action":"subject.read","subject":"00000000-0000-0000-0000-000000000000","fields":["email","iban"],"categories":["user.contact.email","user.financial.bank_account"],"purpose":"billing","client":"127.0.0.1","outcome":"success","request_id":"r1"}"#
+        );
+    }
+
+    #[test]
+    fn register_events_add_one_member_at_the_end() {
+        let event = AuditContext::system()
+            .event(Timestamp(1_700_000_000_000), Action::RegisterLoad, None, &[], &[], Outcome::Success)
+            .with_register(3, &[0xab; 32]);
+        let text = String::from_utf8(event.encode(0)).unwrap();
+        let hash = "ab".repeat(32);
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"seq":0,"v":1,"time":1700000000000,"actor":"system","action":"register.load","subject":null,"fields":[],"categories":[],"purpose":null,"client":null,"outcome":"success","request_id":null,"register":{{"version":3,"sha256":"{hash}"}}}}"#
+            )
         );
     }
 }

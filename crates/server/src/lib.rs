@@ -1,5 +1,5 @@
-//! kluis HTTP server: the JSON API under `/api/v1`, `/healthz`, and the OpenAPI document generated
-//! from the handlers themselves (each route is registered once, together with its documentation,
+//! kluis HTTP server: the JSON API under `/api/v1`, `/healthz`, the public privacy statement
+//! (`/privacy`, `/privacy.md`), and the OpenAPI document generated from the handlers themselves (each route is registered once, together with its documentation,
 //! so the two cannot drift).
 
 pub mod error;
@@ -63,7 +63,8 @@ impl std::fmt::Debug for AppState {
     ),
     modifiers(&BearerAuth),
     tags((name = "subjects", description = "data subjects and their encrypted values"), (name = "meta", description = "health and catalogue"),
-        (name = "audit", description = "tamper-evident audit log: checkpoints and RFC 9162 proofs"))
+        (name = "audit", description = "tamper-evident audit log: checkpoints and RFC 9162 proofs"),
+        (name = "register", description = "the register as code: its versions, and the public privacy statement generated from it"))
 )]
 struct ApiDoc;
 
@@ -96,6 +97,11 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::audit::consistency_proof))
         .routes(routes!(routes::audit::list_events))
         .routes(routes!(routes::audit::public_key))
+        .routes(routes!(routes::register::current_register))
+        .routes(routes!(routes::register::list_register_versions))
+        .routes(routes!(routes::register::get_register_version))
+        .routes(routes!(routes::register::privacy_html))
+        .routes(routes!(routes::register::privacy_markdown))
         .split_for_parts()
 }
 

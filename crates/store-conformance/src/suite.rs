@@ -13,8 +13,8 @@ use std::task::Poll;
 use kluis_domain::audit::{Action, AuditContext, AuditEvent, Outcome};
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredKek, StoredValue,
-    SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
+    AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, RegisterVersionSummary, Store, StoreError,
+    StoredKek, StoredRegisterVersion, StoredValue, SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
 };
 
 /// A fixed point in time (2023-11-14), so records compare exactly.
@@ -590,7 +590,14 @@ pub async fn audit_failure_rolls_back<S: Store, F: AsyncFn(bool)>(store: S, sabo
     assert!(erased.is_err(), "{b}: erase must fail when its audit event cannot be stored");
     let appended = store.append_audit(&[event(Action::IntegrityFailure, None, "x6")]).await;
     assert!(appended.is_err(), "{b}: append_audit must report the failure");
+    let loaded = add_register(&store, "[controller]\n", 0x5a, T1).await;
+    assert!(loaded.is_err(), "{b}: a register load must fail when its audit event cannot be stored");
     sabotage(false).await;
+    assert_eq!(
+        store.latest_register_version().await.expect("latest_register_version"),
+        None,
+        "{b}: the failed register load stored no version"
+    );
 
     assert_eq!(load(&store, subject.id).await, record, "{b}: failed update and erase changed nothing");
     assert!(!store.is_erased(subject.id).await.expect("is_erased"), "{b}: failed erase wrote no ledger entry");
@@ -607,4 +614,96 @@ pub async fn audit_failure_rolls_back<S: Store, F: AsyncFn(bool)>(store: S, sabo
         .expect("create after repair");
     assert!(load(&store, fresh.id).await.is_some(), "{b}: create works after repair");
     assert_dense(b, &audit_log(&store).await);
+}
+
+/// Adds a register version with a made-up digest (`tag` repeated), audited as `register.load`.
+async fn add_register<S: Store>(
+    store: &S,
+    source: &str,
+    tag: u8,
+    at: Timestamp,
+) -> Result<StoredRegisterVersion, StoreError> {
+    let sha256 = [tag; 32];
+    store
+        .add_register_version(source, &sha256, at, "cli:conformance", |version| {
+            ctx("register")
+                .event(at, Action::RegisterLoad, None, &[], &[], Outcome::Success)
+                .with_register(version, &sha256)
+        })
+        .await
+}
+
+/// Register versions: numbered 1, 2, … in load order, immutable, each load audited with its
+/// number; loading the latest version's text again changes nothing and appends no event.
+pub async fn register_versions<S: Store>(store: S) {
+    let b = store.backend();
+    initialised(&store).await;
+    assert_eq!(store.latest_register_version().await.expect("latest"), None, "{b}: no register yet");
+    assert!(store.register_versions().await.expect("list").is_empty(), "{b}: no versions yet");
+    assert_eq!(store.register_version(1).await.expect("get"), None, "{b}: no version 1 yet");
+    let log_before = audit_log(&store).await.len();
+
+    let first_text = "# first\n[controller]\nname = \"Één B.V.\"\n";
+    let first = add_register(&store, first_text, 1, T0).await.unwrap_or_else(|e| panic!("{b}: load 1: {e}"));
+    let want_first = StoredRegisterVersion {
+        version: 1,
+        loaded_at: T0,
+        sha256: [1; 32],
+        source: first_text.to_owned(),
+        loaded_by: "cli:conformance".to_owned(),
+    };
+    assert_eq!(first, want_first, "{b}: the first load is version 1");
+    let log = audit_log(&store).await;
+    assert_eq!(log.len(), log_before + 1, "{b}: the load is audited");
+    let text = String::from_utf8_lossy(&log[log.len() - 1].1).into_owned();
+    assert!(text.contains(r#""action":"register.load""#), "{b}: {text}");
+    assert!(text.contains(r#""register":{"version":1,"sha256":"0101"#), "{b}: the event names the version: {text}");
+
+    // The same text (same digest) again: the stored version comes back, nothing is written.
+    let again = add_register(&store, first_text, 1, T1).await.expect("load the same text");
+    assert_eq!(again, want_first, "{b}: an unchanged load returns the latest version as stored");
+    assert_eq!(audit_log(&store).await.len(), log.len(), "{b}: an unchanged load appends no event");
+
+    let second = add_register(&store, "# second\n", 2, T1).await.expect("load 2");
+    assert_eq!(second.version, 2, "{b}: a changed text is the next version");
+    // An older text is a change relative to the latest, so it becomes version 3.
+    let third = add_register(&store, first_text, 1, T1).await.expect("load 3");
+    assert_eq!(third.version, 3, "{b}: going back to an older text is a new version");
+
+    assert_eq!(store.register_version(1).await.expect("get 1"), Some(want_first.clone()), "{b}: version 1 intact");
+    assert_eq!(store.register_version(2).await.expect("get 2"), Some(second.clone()), "{b}: version 2");
+    assert_eq!(store.register_version(4).await.expect("get 4"), None, "{b}: no version 4");
+    assert_eq!(store.register_version(u64::MAX).await.expect("get max"), None, "{b}: huge version");
+    assert_eq!(store.latest_register_version().await.expect("latest"), Some(third.clone()), "{b}: latest");
+    let list = store.register_versions().await.expect("list");
+    let want: Vec<RegisterVersionSummary> = [&want_first, &second, &third].into_iter().map(Into::into).collect();
+    assert_eq!(list, want, "{b}: every version, oldest first");
+    assert_eq!(audit_log(&store).await.len(), log_before + 3, "{b}: three loads, three events");
+}
+
+/// Concurrent loads of different texts get distinct, dense version numbers and one event each.
+pub async fn register_versions_under_concurrency<S: Store>(store: S) {
+    let b = store.backend();
+    initialised(&store).await;
+    let before = audit_log(&store).await.len();
+    let loads: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let store = store.clone();
+            Box::pin(async move {
+                let tag = u8::try_from(t + 1).expect("few tasks");
+                add_register(&store, &format!("# text {t}\n"), tag, T0).await
+            })
+        })
+        .collect();
+    let mut versions: Vec<u64> = join_all(loads)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("{b}: a concurrent load failed: {e}")).version)
+        .collect();
+    versions.sort_unstable();
+    let want: Vec<u64> = (1..=u64::try_from(TASKS).expect("few tasks")).collect();
+    assert_eq!(versions, want, "{b}: distinct, dense version numbers");
+    let log = audit_log(&store).await;
+    assert_dense(b, &log);
+    assert_eq!(log.len(), before + TASKS, "{b}: one event per load");
 }

@@ -33,6 +33,8 @@ conformance! {
     update_subject => sqlite_update_subject, postgres_update_subject;
     erase_subject => sqlite_erase_subject, postgres_erase_subject;
     audit_sequence_under_concurrency => sqlite_audit_sequence_under_concurrency, postgres_audit_sequence_under_concurrency;
+    register_versions => sqlite_register_versions, postgres_register_versions;
+    register_versions_under_concurrency => sqlite_register_versions_under_concurrency, postgres_register_versions_under_concurrency;
 }
 
 /// Makes the next audit append fail (`true`) by occupying the next sequence number behind the

@@ -11,8 +11,9 @@ use kluis_crypto::merkle::{self, Hash, NodeId, TreeBuilder};
 use kluis_domain::audit::AuditEvent;
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, Store, StoreError, StoredAuditEvent,
-    StoredCheckpoint, StoredKek, StoredNode, StoredValue, SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
+    AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, RegisterVersionSummary, Store, StoreError,
+    StoredAuditEvent, StoredCheckpoint, StoredKek, StoredNode, StoredRegisterVersion, StoredValue, SubjectChange,
+    SubjectRecord, TokenRecord, WrappedDataKey,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -194,6 +195,28 @@ impl SqlStore {
             root: root.try_into().map_err(|_| corrupt("checkpoint root"))?,
             created_at: Timestamp(row.try_get("created_at").map_err(|e| backend(&e))?),
             note: row.try_get("note").map_err(|e| backend(&e))?,
+        })
+    }
+
+    fn register_summary_from(row: &AnyRow) -> Result<RegisterVersionSummary, StoreError> {
+        let version: i64 = row.try_get("version").map_err(|e| backend(&e))?;
+        let sha256: Vec<u8> = row.try_get("sha256").map_err(|e| backend(&e))?;
+        Ok(RegisterVersionSummary {
+            version: u64::try_from(version).map_err(|_| corrupt("register version"))?,
+            loaded_at: Timestamp(row.try_get("loaded_at").map_err(|e| backend(&e))?),
+            sha256: sha256.try_into().map_err(|_| corrupt("register sha256"))?,
+            loaded_by: row.try_get("loaded_by").map_err(|e| backend(&e))?,
+        })
+    }
+
+    fn register_version_from(row: &AnyRow) -> Result<StoredRegisterVersion, StoreError> {
+        let summary = Self::register_summary_from(row)?;
+        Ok(StoredRegisterVersion {
+            version: summary.version,
+            loaded_at: summary.loaded_at,
+            sha256: summary.sha256,
+            source: row.try_get("source").map_err(|e| backend(&e))?,
+            loaded_by: summary.loaded_by,
         })
     }
 
@@ -685,6 +708,96 @@ impl Store for SqlStore {
         .iter()
         .map(Self::checkpoint_from)
         .collect()
+    }
+
+    async fn add_register_version<F>(
+        &self,
+        source: &str,
+        sha256: &[u8; 32],
+        loaded_at: Timestamp,
+        loaded_by: &str,
+        audit: F,
+    ) -> Result<StoredRegisterVersion, StoreError>
+    where
+        F: FnOnce(u64) -> AuditEvent + Send,
+    {
+        let mut tx = self.begin_write().await?;
+        // Take the audit append lock first: it serialises concurrent loads on PostgreSQL too, so
+        // two loads never pick the same number (SQLite's BEGIN IMMEDIATE already does).
+        sqlx::query("UPDATE audit_head SET size = size WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?;
+        let latest = sqlx::query(
+            "SELECT version, loaded_at, sha256, source, loaded_by FROM register_versions ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| backend(&e))?
+        .as_ref()
+        .map(Self::register_version_from)
+        .transpose()?;
+        let version = match latest {
+            // Unchanged: the transaction is rolled back, nothing is written or audited.
+            Some(latest) if latest.sha256 == *sha256 => return Ok(latest),
+            Some(latest) => latest.version + 1,
+            None => 1,
+        };
+        sqlx::query(
+            "INSERT INTO register_versions (version, loaded_at, sha256, source, loaded_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(to_i64(version)?)
+        .bind(loaded_at.as_millis())
+        .bind(sha256.to_vec())
+        .bind(source)
+        .bind(loaded_by)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Duplicate } else { backend(&e) })?;
+        let event = audit(version);
+        Self::append_in(&mut tx, std::slice::from_ref(&event)).await?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(StoredRegisterVersion {
+            version,
+            loaded_at,
+            sha256: *sha256,
+            source: source.to_owned(),
+            loaded_by: loaded_by.to_owned(),
+        })
+    }
+
+    async fn register_version(&self, version: u64) -> Result<Option<StoredRegisterVersion>, StoreError> {
+        let Ok(version) = i64::try_from(version) else { return Ok(None) };
+        sqlx::query("SELECT version, loaded_at, sha256, source, loaded_by FROM register_versions WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .as_ref()
+            .map(Self::register_version_from)
+            .transpose()
+    }
+
+    async fn latest_register_version(&self) -> Result<Option<StoredRegisterVersion>, StoreError> {
+        sqlx::query(
+            "SELECT version, loaded_at, sha256, source, loaded_by FROM register_versions ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| backend(&e))?
+        .as_ref()
+        .map(Self::register_version_from)
+        .transpose()
+    }
+
+    async fn register_versions(&self) -> Result<Vec<RegisterVersionSummary>, StoreError> {
+        sqlx::query("SELECT version, loaded_at, sha256, loaded_by FROM register_versions ORDER BY version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .iter()
+            .map(Self::register_summary_from)
+            .collect()
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

@@ -139,6 +139,39 @@ pub struct StoredAuditEvent {
     pub event: Vec<u8>,
 }
 
+/// One stored version of the register (the TOML source, as loaded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRegisterVersion {
+    /// 1, 2, 3, …: one more than the version before.
+    pub version: u64,
+    pub loaded_at: Timestamp,
+    /// SHA-256 of `source`.
+    pub sha256: [u8; 32],
+    pub source: String,
+    /// The actor that loaded it, as encoded in the audit log (`cli:alice`, `token:…`).
+    pub loaded_by: String,
+}
+
+/// A register version without its source, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterVersionSummary {
+    pub version: u64,
+    pub loaded_at: Timestamp,
+    pub sha256: [u8; 32],
+    pub loaded_by: String,
+}
+
+impl From<&StoredRegisterVersion> for RegisterVersionSummary {
+    fn from(v: &StoredRegisterVersion) -> Self {
+        RegisterVersionSummary {
+            version: v.version,
+            loaded_at: v.loaded_at,
+            sha256: v.sha256,
+            loaded_by: v.loaded_by.clone(),
+        }
+    }
+}
+
 /// Storage failures. Messages name tables and ids, never values.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -277,6 +310,34 @@ pub trait Store: Clone + Send + Sync + 'static {
         from_size: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredCheckpoint>, StoreError>> + Send;
+
+    /// Stores a new register version, numbered one more than the latest, with the event `audit`
+    /// builds from that number, in one transaction. Versions are immutable and never deleted.
+    /// If `sha256` equals the latest version's, nothing is written and no event is appended: that
+    /// version is returned unchanged (loading the same file twice is a no-op).
+    fn add_register_version<F>(
+        &self,
+        source: &str,
+        sha256: &[u8; 32],
+        loaded_at: Timestamp,
+        loaded_by: &str,
+        audit: F,
+    ) -> impl Future<Output = Result<StoredRegisterVersion, StoreError>> + Send
+    where
+        F: FnOnce(u64) -> AuditEvent + Send;
+
+    /// One register version.
+    fn register_version(
+        &self,
+        version: u64,
+    ) -> impl Future<Output = Result<Option<StoredRegisterVersion>, StoreError>> + Send;
+
+    /// The newest register version, if any was loaded.
+    fn latest_register_version(&self)
+    -> impl Future<Output = Result<Option<StoredRegisterVersion>, StoreError>> + Send;
+
+    /// Every register version, oldest first, without their sources.
+    fn register_versions(&self) -> impl Future<Output = Result<Vec<RegisterVersionSummary>, StoreError>> + Send;
 
     /// Number of subjects, index entries and values held, for health output and tests.
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;

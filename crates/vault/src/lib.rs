@@ -13,16 +13,18 @@ use kluis_domain::audit::{Action, AuditContext, AuditEvent, Outcome};
 use kluis_domain::fields::{Catalogue, FieldValue, IndexName, ValidationErrors, ValueError, index_terms, lookup_term};
 use kluis_domain::time::Clock;
 use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_register::{Diagnostic, Register};
 use kluis_store::{
     AuditLogRecord, IndexEntry, NewSubject, StoreError, StoredValue, SubjectChange, SubjectRecord, TokenRecord,
     WrappedDataKey,
 };
+use sha2::Digest as _;
 use zeroize::Zeroizing;
 
 pub use audit::{AuditFault, ConsistencyProof, InclusionProof, VerifyError, VerifyReport};
 pub use keyring::{Keyring, short_fingerprint};
 pub use kluis_crypto::note::{AuditSigningKey, AuditVerifyingKey};
-pub use kluis_store::{Store, StoredAuditEvent, StoredCheckpoint};
+pub use kluis_store::{RegisterVersionSummary, Store, StoredAuditEvent, StoredCheckpoint, StoredRegisterVersion};
 
 /// Generation of freshly created data keys.
 const FIRST_DATA_KEY_VERSION: u32 = 1;
@@ -64,6 +66,9 @@ pub enum VaultError {
     NoAuditKey,
     #[error("{0}")]
     AuditRange(String),
+    /// The register text has problems (each with rule, line and column); nothing was stored.
+    #[error("the register has {} problem(s); nothing was stored", .0.len())]
+    Register(Vec<Diagnostic>),
 }
 
 impl From<StoreError> for VaultError {
@@ -515,6 +520,59 @@ impl<S: Store> Vault<S> {
     }
 }
 
+/// The register as code: immutable, hashed, audited versions of the TOML source.
+impl<S: Store> Vault<S> {
+    /// Checks `text` with every register rule and stores it as the next version, auditing
+    /// `register.load` with the version and hash. A text identical to the current version
+    /// returns that version and records nothing. With problems, returns them all
+    /// (`VaultError::Register`) and stores nothing.
+    pub async fn load_register(&self, ctx: &AuditContext, text: &str) -> Result<StoredRegisterVersion, VaultError> {
+        kluis_register::check(text).map_err(VaultError::Register)?;
+        let sha256: [u8; 32] = sha2::Sha256::digest(text.as_bytes()).into();
+        let now = self.clock.now();
+        let stored = self
+            .store
+            .add_register_version(text, &sha256, now, &ctx.actor.encode(), |version| {
+                ctx.event(now, Action::RegisterLoad, None, &[], &[], Outcome::Success).with_register(version, &sha256)
+            })
+            .await?;
+        Ok(stored)
+    }
+
+    /// One stored version.
+    pub async fn register_version(&self, version: u64) -> Result<Option<StoredRegisterVersion>, VaultError> {
+        Ok(self.store.register_version(version).await?)
+    }
+
+    /// Every stored version, oldest first, without sources.
+    pub async fn register_versions(&self) -> Result<Vec<RegisterVersionSummary>, VaultError> {
+        Ok(self.store.register_versions().await?)
+    }
+
+    /// The current (newest) version with its parsed register, if one was loaded. The stored text
+    /// passed every rule when it was loaded; it is parsed (not re-checked) so a later, stricter
+    /// rule never takes the published statement offline.
+    pub async fn current_register(&self) -> Result<Option<(StoredRegisterVersion, Register)>, VaultError> {
+        let Some(stored) = self.store.latest_register_version().await? else {
+            return Ok(None);
+        };
+        let register = parse_stored(&stored)?;
+        Ok(Some((stored, register)))
+    }
+}
+
+/// Parses a stored register version; a failure means the stored text no longer parses.
+pub fn parse_stored(stored: &StoredRegisterVersion) -> Result<Register, VaultError> {
+    kluis_register::parse(&stored.source).map_err(|diagnostics| {
+        tracing::error!(
+            version = stored.version,
+            problems = diagnostics.len(),
+            "a stored register version no longer parses"
+        );
+        VaultError::Register(diagnostics)
+    })
+}
+
 /// A boxed future, for the object-safe service trait below.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -554,6 +612,14 @@ pub trait VaultService: Send + Sync + 'static {
     fn inclusion_proof(&self, index: u64, size: Option<u64>) -> BoxFuture<'_, Result<InclusionProof, VaultError>>;
     fn consistency_proof(&self, from: u64, to: Option<u64>) -> BoxFuture<'_, Result<ConsistencyProof, VaultError>>;
     fn audit_events(&self, from: u64, limit: u32) -> BoxFuture<'_, Result<Vec<StoredAuditEvent>, VaultError>>;
+    fn load_register<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<StoredRegisterVersion, VaultError>>;
+    fn register_version(&self, version: u64) -> BoxFuture<'_, Result<Option<StoredRegisterVersion>, VaultError>>;
+    fn register_versions(&self) -> BoxFuture<'_, Result<Vec<RegisterVersionSummary>, VaultError>>;
+    fn current_register(&self) -> BoxFuture<'_, Result<Option<(StoredRegisterVersion, Register)>, VaultError>>;
 }
 
 impl<S: Store> VaultService for Vault<S> {
@@ -619,5 +685,21 @@ impl<S: Store> VaultService for Vault<S> {
     }
     fn audit_events(&self, from: u64, limit: u32) -> BoxFuture<'_, Result<Vec<StoredAuditEvent>, VaultError>> {
         Box::pin(async move { Ok(self.store.audit_events(from, limit).await?) })
+    }
+    fn load_register<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<StoredRegisterVersion, VaultError>> {
+        Box::pin(Vault::load_register(self, ctx, text))
+    }
+    fn register_version(&self, version: u64) -> BoxFuture<'_, Result<Option<StoredRegisterVersion>, VaultError>> {
+        Box::pin(Vault::register_version(self, version))
+    }
+    fn register_versions(&self) -> BoxFuture<'_, Result<Vec<RegisterVersionSummary>, VaultError>> {
+        Box::pin(Vault::register_versions(self))
+    }
+    fn current_register(&self) -> BoxFuture<'_, Result<Option<(StoredRegisterVersion, Register)>, VaultError>> {
+        Box::pin(Vault::current_register(self))
     }
 }

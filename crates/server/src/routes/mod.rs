@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod meta;
+pub mod register;
 pub mod subjects;

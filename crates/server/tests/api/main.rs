@@ -10,3 +10,4 @@ mod canary;
 mod happy_path;
 mod headers;
 mod openapi;
+mod register;
