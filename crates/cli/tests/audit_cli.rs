@@ -3,52 +3,18 @@
 //! tampered database or export fails verification and names the place; a foreign key is refused;
 //! and `kluis serve` signs checkpoints by itself.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use kluis_crypto::note::{AuditSigningKey, AuditVerifyingKey, verify_checkpoint};
 use kluis_store_sql::SqlStore;
 use sqlx::Row;
 
-fn kluis(data_dir: &Path, database_url: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kluis"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("KLUIS_") && !key.starts_with("KLUIS_TEST_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.arg("--data-dir").arg(data_dir).env("KLUIS_LOG_LEVEL", "warn");
-    if let Some(url) = database_url {
-        cmd.env("KLUIS_DATABASE_URL", url);
-    }
-    cmd
-}
+mod common;
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("run kluis")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "kluis failed:\nstdout: {}\nstderr: {}", stdout(o), stderr(o));
-    stdout(o)
-}
-
-#[track_caller]
-fn fails(o: &Output, needle: &str) {
-    assert!(!o.status.success(), "kluis should have failed:\nstdout: {}", stdout(o));
-    assert!(stderr(o).contains(needle), "stderr should name {needle:?}:\n{}", stderr(o));
-}
+use common::{fails, kluis, ok, run, start, stderr};
 
 /// A directory and, for PostgreSQL, a fresh database. `None` when PostgreSQL is skipped.
 struct Setup {
@@ -221,38 +187,6 @@ async fn audit_commands(postgres: bool) {
 }
 
 /// A running `kluis serve`, killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-    stdout: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[allow(clippy::zombie_processes)] // the child is waited for by `Server::drop`, or killed below
-fn start(mut cmd: Command) -> Server {
-    let mut child =
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let reader = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for line in reader.lines() {
-        let line = line.unwrap();
-        if let Some(addr) = line.strip_prefix("kluis listening on http://") {
-            return Server { child, addr: addr.to_owned(), stdout: lines };
-        }
-        lines.push(line);
-        assert!(Instant::now() < deadline, "server did not start");
-    }
-    let _ = child.kill();
-    panic!("server exited before listening: {lines:?}");
-}
-
 /// One HTTP/1.1 request; returns the status and the body.
 fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");

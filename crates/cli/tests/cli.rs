@@ -1,42 +1,16 @@
 //! The `kluis` binary as an operator uses it: init, serve, subject commands, configuration errors.
 //! Runs the real binary; PostgreSQL cases use a fresh database in the test cluster.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+
+mod common;
+
+use common::{http_get, run, start, stderr, stdout, token_of};
 
 fn kluis(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kluis"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("KLUIS_") && !key.starts_with("KLUIS_TEST_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.arg("--data-dir").arg(data_dir).env("KLUIS_LOG_LEVEL", "warn");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("run kluis")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn token_of(init_stdout: &str) -> String {
-    init_stdout
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("kluis_"))
-        .expect("init prints the admin token")
-        .to_owned()
+    common::kluis(data_dir, None)
 }
 
 #[test]
@@ -213,48 +187,6 @@ fn bad_arguments_and_config_are_clear_errors() {
     assert!(!out.status.success());
     let out = run(kluis(other.path()).args(["subject", "find", "--purpose", "Bad Purpose", "--email", "a@b.nl"]));
     assert!(!out.status.success());
-}
-
-/// A running `kluis serve`, killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-    stdout: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[allow(clippy::zombie_processes)] // the child is waited for by `Server::drop`, or killed below
-fn start(mut cmd: Command) -> Server {
-    let mut child =
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let reader = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for line in reader.lines() {
-        let line = line.unwrap();
-        if let Some(addr) = line.strip_prefix("kluis listening on http://") {
-            return Server { child, addr: addr.to_owned(), stdout: lines };
-        }
-        lines.push(line);
-        assert!(Instant::now() < deadline, "server did not start");
-    }
-    let _ = child.kill();
-    panic!("server exited before listening: {lines:?}");
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 #[test]

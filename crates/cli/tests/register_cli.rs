@@ -3,7 +3,6 @@
 //! (versioned, audited, idempotent), list, show, diff, and the generated documents.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -11,44 +10,9 @@ fn repo_file(relative: &str) -> PathBuf {
     Path::new(WORKSPACE).join(relative)
 }
 
-fn kluis(data_dir: &Path, database_url: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kluis"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("KLUIS_") && !key.starts_with("KLUIS_TEST_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.arg("--data-dir").arg(data_dir).env("KLUIS_LOG_LEVEL", "warn");
-    if let Some(url) = database_url {
-        cmd.env("KLUIS_DATABASE_URL", url);
-    }
-    cmd
-}
+mod common;
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("run kluis")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "kluis failed:\nstdout: {}\nstderr: {}", stdout(o), stderr(o));
-    stdout(o)
-}
-
-#[track_caller]
-fn fails(o: &Output, needle: &str) {
-    assert!(!o.status.success(), "kluis should have failed:\nstdout: {}", stdout(o));
-    assert_eq!(o.status.code(), Some(1), "exit code 1");
-    assert!(stderr(o).contains(needle), "stderr should name {needle:?}:\n{}", stderr(o));
-}
+use common::{fails, kluis, ok, run, stderr, stdout};
 
 fn files(dir: &str, suffix: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(repo_file(dir))
