@@ -13,6 +13,9 @@
 //! | [`SecretKey::fingerprint`] | HKDF-SHA256, salt `kluis/v1`, info `fingerprint/` ‖ domain | 32 bytes |
 //! | [`BlindIndexer`] | HKDF-SHA256 (salt `kluis/v1/blind-index`, info = index name) → HMAC-SHA256 | 32 bytes |
 //! | [`token_hash`] | SHA-256(`kluis.token.v1\0` ‖ token) | 32 bytes |
+//! | [`password::hash_password`] | Argon2id v19, m=19456 KiB, t=2, p=1, 16-byte salt | PHC string |
+//! | [`recovery::generate_recovery_codes`] | SHA-256(`kluis.recovery-code.v1\0` ‖ 16 upper-case base32 chars) | 32 bytes |
+//! | [`totp::verify`] | RFC 6238 HMAC-SHA-1, 6 digits, 30 s steps, window ±1 | step number (store it) |
 
 pub mod aad;
 mod blind_index;
@@ -21,8 +24,11 @@ mod error;
 mod key;
 pub mod merkle;
 pub mod note;
+pub mod password;
 mod primitives;
+pub mod recovery;
 mod token;
+pub mod totp;
 
 #[cfg(test)]
 mod kat;

@@ -1,6 +1,7 @@
 //! kluis domain: the words of the product as types. Field catalogue and validation, subjects,
 //! purposes and audit events. No I/O lives here.
 
+pub mod access;
 pub mod audit;
 pub mod fields;
 pub mod ids;
