@@ -123,16 +123,16 @@ impl<S: Store> Vault<S> {
         Ok(root_of_nodes(&self.store.audit_nodes(&merkle::frontier(size)).await?))
     }
 
-    /// Hashes of the given ranges (each the MTH of its events), fetched in one round trip.
-    async fn range_hashes(&self, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, VaultError> {
-        let per_range: Vec<Vec<NodeId>> = ranges.iter().map(|(a, b)| merkle::range_nodes(*a, *b)).collect();
-        let all: Vec<NodeId> = per_range.iter().flatten().copied().collect();
+    /// Folds each group of perfect subtrees into one hash (a range's MTH, a frontier's root, or a
+    /// single node), fetching every node of every group in one round trip.
+    async fn fold_groups(&self, groups: &[Vec<NodeId>]) -> Result<Vec<Hash>, VaultError> {
+        let all: Vec<NodeId> = groups.iter().flatten().copied().collect();
         let hashes = self.store.audit_nodes(&all).await?;
         let mut at = 0;
-        Ok(per_range
+        Ok(groups
             .iter()
             .map(|nodes| {
-                let h = merkle::fold_range(&hashes[at..at + nodes.len()]);
+                let h = root_of_nodes(&hashes[at..at + nodes.len()]);
                 at += nodes.len();
                 h
             })
@@ -140,14 +140,18 @@ impl<S: Store> Vault<S> {
     }
 
     /// Inclusion proof of event `index` in the tree of `size` events (default: the current size).
+    /// Two queries: the log size, then every node of the path, the leaf and the root at once.
     pub async fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof, VaultError> {
         let size = self.size_or_current(size).await?;
         let ranges = merkle::inclusion_ranges(index, size)
             .map_err(|_| VaultError::AuditRange(format!("event {index} is not in a tree of size {size}")))?;
-        let proof = self.range_hashes(&ranges).await?;
-        let leaf_hash = self.store.audit_nodes(&[NodeId { level: 0, index }]).await?[0];
-        let root = self.audit_root(size).await?;
-        Ok(InclusionProof { index, size, leaf_hash, proof, root })
+        let mut groups: Vec<Vec<NodeId>> = ranges.iter().map(|(a, b)| merkle::range_nodes(*a, *b)).collect();
+        groups.push(vec![NodeId { level: 0, index }]);
+        groups.push(merkle::frontier(size));
+        let mut hashes = self.fold_groups(&groups).await?;
+        let root = hashes.pop().unwrap_or_else(merkle::empty_root);
+        let leaf_hash = hashes.pop().unwrap_or_default();
+        Ok(InclusionProof { index, size, leaf_hash, proof: hashes, root })
     }
 
     /// Consistency proof between sizes `from` and `to` (default: the current size).
@@ -155,14 +159,13 @@ impl<S: Store> Vault<S> {
         let to = self.size_or_current(to).await?;
         let ranges = merkle::consistency_ranges(from, to)
             .map_err(|_| VaultError::AuditRange(format!("no consistency proof from size {from} to size {to}")))?;
-        let proof = self.range_hashes(&ranges).await?;
-        Ok(ConsistencyProof {
-            from,
-            to,
-            root_from: self.audit_root(from).await?,
-            root_to: self.audit_root(to).await?,
-            proof,
-        })
+        let mut groups: Vec<Vec<NodeId>> = ranges.iter().map(|(a, b)| merkle::range_nodes(*a, *b)).collect();
+        groups.push(merkle::frontier(from));
+        groups.push(merkle::frontier(to));
+        let mut hashes = self.fold_groups(&groups).await?;
+        let root_to = hashes.pop().unwrap_or_else(merkle::empty_root);
+        let root_from = hashes.pop().unwrap_or_else(merkle::empty_root);
+        Ok(ConsistencyProof { from, to, root_from, root_to, proof: hashes })
     }
 }
 

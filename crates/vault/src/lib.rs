@@ -441,9 +441,9 @@ impl<S: Store> Vault<S> {
         }
         let sets: Vec<(&str, &str)> =
             changes.iter().filter_map(|(f, v)| v.as_deref().map(|v| (f.as_str(), v))).collect();
-        let mut errors: Vec<ValueError> = match self.catalogue.parse_values(sets.iter().copied()) {
-            Ok(_) => Vec::new(),
-            Err(ValidationErrors(errors)) => errors,
+        let (parsed, mut errors) = match self.catalogue.parse_values(sets.iter().copied()) {
+            Ok(parsed) => (parsed, Vec::new()),
+            Err(ValidationErrors(errors)) => (Vec::new(), errors),
         };
         let removals: Vec<&str> = changes.iter().filter(|(_, v)| v.is_none()).map(|(f, _)| f.as_str()).collect();
         for field in &removals {
@@ -458,7 +458,6 @@ impl<S: Store> Vault<S> {
             errors.sort_by(|a, b| a.field.cmp(&b.field));
             return Err(VaultError::Validation(ValidationErrors(errors)));
         }
-        let parsed = self.catalogue.parse_values(sets.iter().copied()).map_err(VaultError::Validation)?;
 
         let record = self.store.load_subject(id).await?.ok_or(VaultError::NotFound(id))?;
         let current = self.decrypt_reporting(ctx, &record).await?;
