@@ -580,8 +580,8 @@ async fn proof_scenario(
                 .sum();
             let frontier = merkle::frontier(size).len();
             nodes += range_nodes + 1 + frontier;
-            // audit_size, the ranges (200 nodes per statement), the leaf, the frontier.
-            queries += 1 + range_nodes.div_ceil(200) + 1 + frontier.div_ceil(200);
+            // audit_size, then the ranges, the leaf and the frontier together (200 nodes per statement).
+            queries += 1 + (range_nodes + 1 + frontier).div_ceil(200);
             path += p.proof.len();
         }
     }
