@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use kluis_crypto::merkle::{Hash, NodeId};
-use kluis_store_sql::SqlStore;
+use kluis_store_sql::{SqlStore, values_sql};
 use sqlx::{AssertSqlSafe, Connection as _};
 
 /// Which database the store lives in.
@@ -185,26 +185,6 @@ impl BenchDb {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// `INSERT … VALUES ($1, $2), ($3, $4), …`, as the store builds it.
-fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
-    let mut sql = String::from(prefix);
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(r * columns + c + 1).to_string());
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 #[cfg(test)]

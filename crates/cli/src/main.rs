@@ -454,7 +454,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         open_vault(&config).await?
     };
-    if load_audit_key(&config)?.is_none() {
+    if !vault.can_sign_checkpoints() {
         bail!(
             "no audit signing key at {}; kluis serve signs audit checkpoints and needs it (kluis init creates it)",
             config.audit_key_path().display()

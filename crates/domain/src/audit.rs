@@ -170,7 +170,7 @@ impl AuditEvent {
     /// The event naming the register version it records.
     #[must_use]
     pub fn with_register(mut self, version: u64, sha256: &[u8]) -> Self {
-        self.register = Some(RegisterRef { version, sha256: hex_lower(sha256) });
+        self.register = Some(RegisterRef { version, sha256: hex::encode(sha256) });
         self
     }
 
@@ -179,14 +179,6 @@ impl AuditEvent {
         // Serialising a struct of strings, integers and vectors cannot fail.
         serde_json::to_vec(&Encoded { seq, event: self }).unwrap_or_default()
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 /// The members of an encoded event that a verifier checks without trusting anything else.

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
@@ -127,6 +127,29 @@ fn malformed(e: &serde_json::Error) -> ApiError {
         format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()),
         format!("de body is geen geldige JSON (regel {}, kolom {})", e.line(), e.column()),
     )
+}
+
+/// A query string. Rejections become the `invalid_query` problem; like [`AppJson`], the message
+/// never echoes the query (it may hold an e-mail address).
+#[derive(Debug)]
+pub struct AppQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await.map_err(|_| {
+            ApiError::invalid_query(
+                "the query string could not be parsed: a parameter is missing or has the wrong type",
+                "de query-string kon niet worden gelezen: een parameter ontbreekt of heeft het verkeerde type",
+            )
+        })?;
+        Ok(AppQuery(value))
+    }
 }
 
 /// The authenticated caller.

@@ -63,7 +63,7 @@ fn to_i64(v: u64) -> Result<i64, StoreError> {
 }
 
 /// `INSERT … VALUES ($1, $2), ($3, $4), …` for `rows` rows of `columns` values.
-fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
+pub fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
     let mut sql = String::from(prefix);
     for r in 0..rows {
         if r > 0 {

@@ -68,6 +68,11 @@ impl<S: Store> Vault<S> {
         self.audit.verifying.to_verifier_string(&self.audit.origin)
     }
 
+    /// Whether an audit signing key is loaded (checkpoints can be signed).
+    pub fn can_sign_checkpoints(&self) -> bool {
+        self.audit.signing.is_some()
+    }
+
     /// Attaches the audit signing key, refusing one whose public key differs from the one the
     /// database was initialised with.
     pub fn with_audit_key(mut self, key: AuditSigningKey) -> Result<Self, VaultError> {

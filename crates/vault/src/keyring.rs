@@ -35,11 +35,7 @@ fn index_names() -> Vec<&'static str> {
 
 /// Hex of the first 8 bytes: enough to tell fingerprints apart in a message.
 pub fn short_fingerprint(fp: &[u8; 32]) -> String {
-    use std::fmt::Write;
-    fp[..8].iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(&fp[..8])
 }
 
 impl Keyring {

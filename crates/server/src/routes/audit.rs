@@ -3,7 +3,7 @@
 //! comes with access control. Hashes are standard base64, as in the signed notes.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::Authenticated;
+use crate::extract::{AppQuery, Authenticated};
 
 fn b64(hash: &[u8]) -> String {
     STANDARD.encode(hash)
@@ -136,13 +136,6 @@ pub struct InclusionBody {
     pub root: String,
 }
 
-fn bad_query() -> ApiError {
-    ApiError::invalid_query(
-        "the query parameters are missing or not numbers",
-        "de queryparameters ontbreken of zijn geen getallen",
-    )
-}
-
 /// Inclusion proof of one event.
 #[utoipa::path(
     get,
@@ -160,10 +153,9 @@ fn bad_query() -> ApiError {
 pub async fn inclusion_proof(
     State(state): State<AppState>,
     caller: Authenticated,
-    query: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(q): AppQuery<InclusionQuery>,
 ) -> Result<Json<InclusionBody>, ApiError> {
     require_admin(&caller)?;
-    let Query(q) = query.map_err(|_| bad_query())?;
     let p = state.vault.inclusion_proof(q.index, q.size).await?;
     Ok(Json(InclusionBody {
         index: p.index,
@@ -210,10 +202,9 @@ pub struct ConsistencyBody {
 pub async fn consistency_proof(
     State(state): State<AppState>,
     caller: Authenticated,
-    query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(q): AppQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyBody>, ApiError> {
     require_admin(&caller)?;
-    let Query(q) = query.map_err(|_| bad_query())?;
     let p = state.vault.consistency_proof(q.from, q.to).await?;
     Ok(Json(ConsistencyBody {
         from: p.from,
@@ -268,10 +259,9 @@ pub struct EventList {
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Authenticated,
-    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(q): AppQuery<EventsQuery>,
 ) -> Result<Json<EventList>, ApiError> {
     require_admin(&caller)?;
-    let Query(q) = query.map_err(|_| bad_query())?;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {
         return Err(ApiError::invalid_query("limit is 1 to 1000", "limit is 1 tot en met 1000"));

@@ -4,7 +4,7 @@
 //! (Art. 13), generated from the current version, in Dutch or English.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kluis_register::{Format, Lang, StatementMeta};
@@ -14,19 +14,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::Authenticated;
+use crate::extract::{AppQuery, Authenticated};
 
 /// The statement's HTML carries its own inline `<style>` and nothing else: no scripts, images,
 /// fonts or frames.
 pub const PRIVACY_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
 
 /// One version of the register, with its source.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,7 +38,7 @@ impl From<StoredRegisterVersion> for RegisterVersionBody {
         RegisterVersionBody {
             version: v.version,
             loaded_at: v.loaded_at.rfc3339_utc(),
-            sha256: hex(&v.sha256),
+            sha256: hex::encode(v.sha256),
             source: v.source,
         }
     }
@@ -64,7 +56,11 @@ pub struct RegisterVersionSummaryBody {
 
 impl From<RegisterVersionSummary> for RegisterVersionSummaryBody {
     fn from(v: RegisterVersionSummary) -> Self {
-        RegisterVersionSummaryBody { version: v.version, loaded_at: v.loaded_at.rfc3339_utc(), sha256: hex(&v.sha256) }
+        RegisterVersionSummaryBody {
+            version: v.version,
+            loaded_at: v.loaded_at.rfc3339_utc(),
+            sha256: hex::encode(v.sha256),
+        }
     }
 }
 
@@ -172,14 +168,11 @@ pub struct LangQuery {
 }
 
 /// The language asked for: `?lang=` first, then `Accept-Language`, else Dutch.
-fn language(
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
-    headers: &HeaderMap,
-) -> Result<Lang, ApiError> {
-    let bad = || ApiError::invalid_query("`lang` must be `nl` or `en`", "`lang` moet `nl` of `en` zijn");
-    let Query(query) = query.map_err(|_| bad())?;
+fn language(query: LangQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
     if let Some(raw) = query.lang {
-        return raw.parse().map_err(|_| bad());
+        return raw
+            .parse()
+            .map_err(|_| ApiError::invalid_query("`lang` must be `nl` or `en`", "`lang` moet `nl` of `en` zijn"));
     }
     Ok(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map_or(Lang::Nl, Lang::from_accept_language))
 }
@@ -187,7 +180,8 @@ fn language(
 /// The statement of the current register version in `lang` and `format`.
 async fn statement(state: &AppState, lang: Lang, format: Format) -> Result<String, ApiError> {
     let (stored, register) = state.vault.current_register().await?.ok_or_else(no_register)?;
-    let meta = StatementMeta { version: stored.version, date: stored.loaded_at.date_utc(), hash: hex(&stored.sha256) };
+    let meta =
+        StatementMeta { version: stored.version, date: stored.loaded_at.date_utc(), hash: hex::encode(stored.sha256) };
     Ok(kluis_register::statement(&register, lang, format, &meta))
 }
 
@@ -216,7 +210,7 @@ fn page(content_type: &'static str, lang: Lang, body: String) -> Response {
 )]
 pub async fn privacy_html(
     State(state): State<AppState>,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(query): AppQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let lang = language(query, &headers)?;
@@ -240,7 +234,7 @@ pub async fn privacy_html(
 )]
 pub async fn privacy_markdown(
     State(state): State<AppState>,
-    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(query): AppQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let lang = language(query, &headers)?;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kluis_domain::fields::IndexName;
@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Access, AppJson};
+use crate::extract::{Access, AppJson, AppQuery};
 
 /// Body of `POST /api/v1/subjects`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -267,11 +267,8 @@ fn lookup(query: &FindQuery) -> Result<(IndexName, Vec<&str>), ApiError> {
 pub async fn find_subjects(
     State(state): State<AppState>,
     access: Access,
-    query: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(query): AppQuery<FindQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::invalid_query("the query string could not be parsed", "de query-string kon niet worden gelezen")
-    })?;
     let (index, raw) = lookup(&query)?;
     let subjects = state.vault.find_subjects(&access.audit, index, &raw).await?;
     let body = SubjectList { subjects: subjects.into_iter().map(SubjectBody::from).collect() };
