@@ -13,6 +13,7 @@
 //! | [`data_key`] | `"kluis.data_key.v1" 0x00 ‖ subject(16) ‖ u32(key_version) ‖ u32(kek_version)` |
 //! | [`kek`] | `"kluis.kek.v1" 0x00 ‖ u32(kek_version)` |
 //! | [`index_key`] | `"kluis.index_key.v1" 0x00` |
+//! | [`totp_seed`] | `"kluis.totp_seed.v1" 0x00 ‖ account(16) ‖ u32(kek_version)` |
 
 /// Label of [`value`], including its terminating `0x00`.
 const VALUE: &[u8] = b"kluis.value.v1\0";
@@ -22,6 +23,19 @@ const DATA_KEY: &[u8] = b"kluis.data_key.v1\0";
 const KEK: &[u8] = b"kluis.kek.v1\0";
 /// Label of [`index_key`], including its terminating `0x00`.
 const INDEX_KEY: &[u8] = b"kluis.index_key.v1\0";
+
+/// Label of [`totp_seed`], including its terminating `0x00`.
+const TOTP_SEED: &[u8] = b"kluis.totp_seed.v1\0";
+
+/// Associated data for a staff account's TOTP seed sealed under key-encryption key version
+/// `kek_version`: `"kluis.totp_seed.v1\0" ‖ account ‖ u32be(kek_version)`.
+pub fn totp_seed(account: &[u8; 16], kek_version: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(TOTP_SEED.len() + 16 + 4);
+    out.extend_from_slice(TOTP_SEED);
+    out.extend_from_slice(account);
+    out.extend_from_slice(&kek_version.to_be_bytes());
+    out
+}
 
 /// Associated data for a field value sealed under a subject's data key (version `key_version`):
 /// `"kluis.value.v1\0" ‖ subject ‖ u16be(len(field)) ‖ field ‖ u32be(key_version)`.
@@ -76,7 +90,7 @@ mod tests {
 
     #[test]
     fn labels_are_prefix_free() {
-        let labels = [VALUE, DATA_KEY, KEK, INDEX_KEY];
+        let labels = [VALUE, DATA_KEY, KEK, INDEX_KEY, TOTP_SEED];
         for label in labels {
             let (last, body) = label.split_last().unwrap();
             assert_eq!(*last, 0, "label must end in 0x00");
@@ -111,6 +125,10 @@ mod tests {
         assert_eq!(data_key(&subject, 7, 256), want);
         assert_eq!(kek(0x0a0b_0c0d), b"kluis.kek.v1\0\x0a\x0b\x0c\x0d".to_vec());
         assert_eq!(index_key(), b"kluis.index_key.v1\0".to_vec());
+        let mut want = b"kluis.totp_seed.v1\0".to_vec();
+        want.extend_from_slice(&subject);
+        want.extend_from_slice(&[0, 0, 0, 3]);
+        assert_eq!(totp_seed(&subject, 3), want);
     }
 
     #[test]

@@ -15,6 +15,8 @@ const TOKEN_BYTES: usize = 32;
 const TOKEN_BODY_LEN: usize = 43;
 /// Domain separation for [`token_hash`]; frozen.
 const TOKEN_HASH_LABEL: &[u8] = b"kluis.token.v1\0";
+/// Domain separation for [`csrf_token`]; frozen.
+const CSRF_LABEL: &[u8] = b"kluis.csrf.v1\0";
 
 /// A new API token: `"kluis_"` ‖ base64url-nopad(32 random bytes), 49 characters. Show it once;
 /// store only [`token_hash`] of it.
@@ -38,6 +40,14 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     sha256_parts(&[TOKEN_HASH_LABEL, token.as_bytes()])
 }
 
+/// The CSRF token of a console session: base64url-nopad(SHA-256(`"kluis.csrf.v1\0"` ‖ session
+/// secret)). Derived, not stored: whoever holds the session cookie's value can compute it, and a
+/// cross-site page that can only make the browser *send* the cookie cannot. Distinct from
+/// [`token_hash`] (another label), so the stored session hash never reveals it.
+pub fn csrf_token(session_secret: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha256_parts(&[CSRF_LABEL, session_secret.as_bytes()]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +61,16 @@ mod tests {
         assert!(body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
         assert_ne!(*token, *random_token().unwrap());
+    }
+
+    #[test]
+    fn csrf_token_is_domain_separated_and_differs_from_the_stored_hash() {
+        let secret = "kluis_session_example";
+        let mut joined = b"kluis.csrf.v1\0".to_vec();
+        joined.extend_from_slice(secret.as_bytes());
+        assert_eq!(csrf_token(secret), URL_SAFE_NO_PAD.encode(sha256(&joined)));
+        assert_ne!(URL_SAFE_NO_PAD.decode(csrf_token(secret)).unwrap(), token_hash(secret).to_vec());
+        assert_ne!(csrf_token(secret), csrf_token("kluis_session_other"));
     }
 
     #[test]

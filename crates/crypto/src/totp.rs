@@ -7,9 +7,10 @@
 
 use core::fmt;
 
+use data_encoding::BASE32_NOPAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::primitives::fill_random;
 use crate::{CryptoError, ct_eq};
@@ -24,8 +25,6 @@ pub const TOTP_DIGITS: u32 = 6;
 pub const TOTP_STEP_SECONDS: u64 = 30;
 /// Longest input [`verify`] looks at; anything longer is malformed without further work.
 const MAX_CODE_INPUT: usize = 16;
-/// RFC 4648 base32 alphabet.
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// A TOTP seed. Wiped on drop, no `Clone`, and `Debug` prints `TotpSecret(<redacted>)`.
 pub struct TotpSecret(Zeroizing<Vec<u8>>);
@@ -54,23 +53,18 @@ impl TotpSecret {
     /// The seed in RFC 4648 base32 without padding (upper case), as authenticator apps expect it
     /// for manual entry. 32 characters for a 160-bit seed.
     pub fn to_base32(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::with_capacity(self.0.len().div_ceil(5) * 8));
-        let (mut buffer, mut bits) = (0u16, 0u32);
-        for &byte in self.0.iter() {
-            buffer = (buffer << 8) | u16::from(byte);
-            bits += 8;
-            while bits >= 5 {
-                bits -= 5;
-                out.push(char::from(BASE32[usize::from((buffer >> bits) & 0x1f)]));
-            }
-            buffer &= (1 << bits) - 1;
-        }
-        if bits > 0 {
-            out.push(char::from(BASE32[usize::from((buffer << (5 - bits)) & 0x1f)]));
-        }
-        // The bit buffer held seed bits.
-        buffer.zeroize();
-        out
+        let mut buffer = Zeroizing::new(vec![0u8; BASE32_NOPAD.encode_len(self.0.len())]);
+        BASE32_NOPAD.encode_mut(&self.0, &mut buffer);
+        // Base32 output is ASCII.
+        Zeroizing::new(buffer.iter().map(|&b| char::from(b)).collect())
+    }
+
+    /// A seed from base32 as in an `otpauth://` URI (upper or lower case, no padding): what an
+    /// authenticator app holds. `KeyFormat` when it is not base32 or shorter than 128 bits.
+    pub fn from_base32(text: &str) -> Result<TotpSecret, CryptoError> {
+        let upper = Zeroizing::new(text.trim().to_ascii_uppercase());
+        let decoded = Zeroizing::new(BASE32_NOPAD.decode(upper.as_bytes()).map_err(|_| CryptoError::KeyFormat)?);
+        TotpSecret::from_slice(&decoded)
     }
 
     /// The 6-digit code for the time step containing `now_unix`, zero-padded. For tests and for
@@ -307,6 +301,17 @@ mod tests {
         for (input, want) in [(&b"fooba"[..], "MZXW6YTB"), (b"foobar", "MZXW6YTBOI"), (b"foob", "MZXW6YQ")] {
             let secret = TotpSecret(Zeroizing::new(input.to_vec()));
             assert_eq!(secret.to_base32().as_str(), want);
+        }
+    }
+
+    #[test]
+    fn base32_round_trips_and_refuses_garbage() {
+        let secret = rfc_secret();
+        let text = secret.to_base32();
+        assert_eq!(TotpSecret::from_base32(&text).unwrap().expose(), secret.expose());
+        assert_eq!(TotpSecret::from_base32(&text.to_lowercase()).unwrap().expose(), secret.expose());
+        for bad in ["", "GEZDGNBV", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJ1", "not base32 at all!"] {
+            assert_eq!(TotpSecret::from_base32(bad).unwrap_err(), CryptoError::KeyFormat, "{bad}");
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::{Purpose, SubjectId, Timestamp, TokenId};
+use crate::{AccountId, Purpose, SubjectId, Timestamp, TokenId};
 
 /// Version of the canonical encoding below. Bump it, never change the meaning of version 1.
 pub const AUDIT_EVENT_VERSION: u32 = 1;
@@ -16,6 +16,11 @@ pub const AUDIT_EVENT_VERSION: u32 = 1;
 pub enum Actor {
     /// An API token.
     Token(TokenId),
+    /// A staff account, through its console session.
+    Account(AccountId),
+    /// Nobody known yet: a failed login for an unknown account name (the name typed is not
+    /// recorded, it may be a password typed into the wrong box).
+    Anonymous,
     /// An operator on the local CLI (the OS user name, not personal data of a subject).
     Cli(String),
     /// kluis itself (initialisation, sweeps).
@@ -26,6 +31,8 @@ impl Actor {
     pub fn encode(&self) -> String {
         match self {
             Actor::Token(id) => format!("token:{id}"),
+            Actor::Account(id) => format!("account:{id}"),
+            Actor::Anonymous => "anonymous".to_owned(),
             Actor::Cli(user) => format!("cli:{user}"),
             Actor::System => "system".to_owned(),
         }
@@ -44,6 +51,22 @@ pub enum Action {
     SubjectErase,
     IntegrityFailure,
     RegisterLoad,
+    /// A login attempt (success or failure; the reason member says why it failed).
+    AuthLogin,
+    AuthLogout,
+    /// A use of the break-glass token.
+    AuthBreakGlass,
+    /// A token or session refused because of the caller's address, expiry or revocation.
+    AuthRefused,
+    AccountCreate,
+    AccountUpdate,
+    /// A staff member set a password and received the TOTP seed (enrolment).
+    AccountEnrol,
+    AccountUnlock,
+    SessionRevoke,
+    TokenRevoke,
+    /// The Art. 18 restriction flag set or lifted.
+    SubjectRestrict,
 }
 
 impl Action {
@@ -58,6 +81,17 @@ impl Action {
             Action::SubjectErase => "subject.erase",
             Action::IntegrityFailure => "integrity.failure",
             Action::RegisterLoad => "register.load",
+            Action::AuthLogin => "auth.login",
+            Action::AuthLogout => "auth.logout",
+            Action::AuthBreakGlass => "auth.break_glass",
+            Action::AuthRefused => "auth.refused",
+            Action::AccountCreate => "account.create",
+            Action::AccountUpdate => "account.update",
+            Action::AccountEnrol => "account.enrol",
+            Action::AccountUnlock => "account.unlock",
+            Action::SessionRevoke => "session.revoke",
+            Action::TokenRevoke => "token.revoke",
+            Action::SubjectRestrict => "subject.restrict",
         }
     }
 }
@@ -68,6 +102,8 @@ pub enum Outcome {
     Success,
     NotFound,
     Conflict,
+    /// Refused by access control; the event's `reason` names the rule.
+    Denied,
 }
 
 impl Outcome {
@@ -76,6 +112,7 @@ impl Outcome {
             Outcome::Success => "success",
             Outcome::NotFound => "not_found",
             Outcome::Conflict => "conflict",
+            Outcome::Denied => "denied",
         }
     }
 }
@@ -123,6 +160,8 @@ impl AuditContext {
             outcome: outcome.as_str(),
             request_id: self.request_id.clone(),
             register: None,
+            reason: None,
+            target: None,
         }
     }
 }
@@ -148,6 +187,15 @@ pub struct AuditEvent {
     /// The register version a `register.load` event records.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register: Option<RegisterRef>,
+    /// Why an operation was refused or failed: a stable snake_case code (`bad_password`,
+    /// `purpose_not_allowed`, …), never input. Left out when absent (version-1 events encode as
+    /// before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// The account or token an administrative event changes (`account:<id>`, `token:<id>`).
+    /// Left out when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// A version of the register, as named in the audit log: its number and the SHA-256 of its
@@ -171,6 +219,20 @@ impl AuditEvent {
     #[must_use]
     pub fn with_register(mut self, version: u64, sha256: &[u8]) -> Self {
         self.register = Some(RegisterRef { version, sha256: hex::encode(sha256) });
+        self
+    }
+
+    /// The event with a reason code.
+    #[must_use]
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// The event naming the account or token it changes (an [`Actor`]-style reference).
+    #[must_use]
+    pub fn with_target(mut self, target: &Actor) -> Self {
+        self.target = Some(target.encode());
         self
     }
 

@@ -58,6 +58,10 @@ uuid_id!(
     /// An API token (service or break-glass admin token).
     TokenId
 );
+uuid_id!(
+    /// A personal staff account.
+    AccountId
+);
 
 /// A string that is not a valid id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -9,7 +9,7 @@ pub mod purpose;
 pub mod subject;
 pub mod time;
 
-pub use ids::{SubjectId, TokenId};
+pub use ids::{AccountId, SubjectId, TokenId};
 pub use purpose::Purpose;
 pub use subject::SubjectKind;
 pub use time::Timestamp;

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    pub fn from_millis(ms: i64) -> Timestamp {
+        Timestamp(ms)
+    }
+
     pub fn as_millis(self) -> i64 {
         self.0
     }
@@ -61,9 +65,44 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that stands still until moved: for tests of timeouts, lockouts and deadlines.
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn new(at: Timestamp) -> ManualClock {
+        ManualClock(std::sync::atomic::AtomicI64::new(at.0))
+    }
+
+    pub fn set(&self, at: Timestamp) {
+        self.0.store(at.0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `ms` milliseconds.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::new(Timestamp(1_000));
+        assert_eq!(clock.now(), Timestamp(1_000));
+        clock.advance(500);
+        assert_eq!(clock.now(), Timestamp(1_500));
+        clock.set(Timestamp(7));
+        assert_eq!(clock.now(), Timestamp(7));
+    }
 
     #[test]
     fn dates_and_rfc3339_are_utc() {
