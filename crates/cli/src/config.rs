@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use kluis_server::TlsFiles;
 use serde::{Deserialize, Serialize};
 
 /// The name of the optional config file inside the data directory.
@@ -50,6 +51,16 @@ pub struct Config {
     pub log_level: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
+    /// PEM certificate chain; with `tls_key`, `kluis serve` speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1, unencrypted).
+    pub tls_key: Option<PathBuf>,
+    /// Reverse proxies (CIDR entries) whose `X-Forwarded-For` header is believed; empty: the
+    /// peer address is the client address.
+    pub trusted_proxies: Vec<String>,
+    /// Mark the session cookie `Secure` although kluis itself serves plain HTTP (a TLS-terminating
+    /// proxy in front). With `tls_cert` the cookie is always `Secure`.
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -76,6 +87,10 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("secure_cookies", &self.secure_cookies)
             .finish()
     }
 }
@@ -97,6 +112,10 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
+            tls_cert: None,
+            tls_key: None,
+            trusted_proxies: Vec::new(),
+            secure_cookies: false,
         }
     }
 }
@@ -108,6 +127,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Environment variables with the `KLUIS_` prefix that are not settings.
@@ -150,6 +173,22 @@ impl Config {
 
     pub fn audit_key_path(&self) -> PathBuf {
         self.audit_key_file.clone().unwrap_or_else(|| self.data_dir.join(AUDIT_KEY_FILE))
+    }
+
+    /// The certificate and key for HTTPS: both set, or neither (plain HTTP).
+    pub fn tls_files(&self) -> anyhow::Result<Option<TlsFiles>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert: cert.clone(), key: key.clone() })),
+            (None, None) => Ok(None),
+            (Some(_), None) => anyhow::bail!(
+                "a TLS certificate is set (--tls-cert / tls_cert) but no key: give --tls-key FILE \
+                 (or tls_key / KLUIS_TLS_KEY) too, or neither for plain HTTP"
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "a TLS key is set (--tls-key / tls_key) but no certificate: give --tls-cert FILE \
+                 (or tls_cert / KLUIS_TLS_CERT) too, or neither for plain HTTP"
+            ),
+        }
     }
 
     /// The PostgreSQL URL, if one is configured (from `database_url` or `database_url_file`).
@@ -201,7 +240,7 @@ mod tests {
             assert_eq!(config.max_body_bytes, 2000);
             assert_eq!(config.log_level, "debug", "the file still applies where env is silent");
 
-            let flags = Overrides { listen: Some("127.0.0.1:9002".parse().unwrap()), data_dir: None };
+            let flags = Overrides { listen: Some("127.0.0.1:9002".parse().unwrap()), ..Overrides::default() };
             assert_eq!(load(None, &flags)?.listen.port(), 9002);
             Ok(())
         });
@@ -266,6 +305,38 @@ mod tests {
             jail.set_env("KLUIS_DATABASE_URL", "postgres://other");
             let config = load(None, &Overrides::default())?;
             assert!(config.database_url().is_err(), "both set is ambiguous");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tls_files_come_as_a_pair_from_any_layer() {
+        Jail::expect_with(|jail| {
+            assert_eq!(load(None, &Overrides::default())?.tls_files().unwrap(), None, "plain HTTP by default");
+
+            jail.set_env("KLUIS_TLS_CERT", "cert.pem");
+            let err = load(None, &Overrides::default())?.tls_files().unwrap_err().to_string();
+            assert!(err.contains("--tls-key"), "{err}");
+
+            // The key from a flag completes the certificate from the environment.
+            let flags = Overrides { tls_key: Some("key.pem".into()), ..Overrides::default() };
+            let files = load(None, &flags)?.tls_files().unwrap().expect("both set");
+            assert_eq!((files.cert, files.key), (PathBuf::from("cert.pem"), PathBuf::from("key.pem")));
+
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_dir("kluis-data")?;
+            jail.create_file("kluis-data/kluis.toml", "tls_key = \"file-key.pem\"\n")?;
+            let flags = Overrides { tls_cert: Some("flag-cert.pem".into()), ..Overrides::default() };
+            let files = load(None, &flags)?.tls_files().unwrap().expect("both set");
+            assert_eq!((files.cert, files.key), (PathBuf::from("flag-cert.pem"), PathBuf::from("file-key.pem")));
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("KLUIS_TLS_KEY", "key.pem");
+            let err = load(None, &Overrides::default())?.tls_files().unwrap_err().to_string();
+            assert!(err.contains("--tls-cert"), "{err}");
             Ok(())
         });
     }

@@ -1,5 +1,6 @@
 //! `kluis`: the operator's command line and the server binary.
 
+mod access;
 mod config;
 
 use std::io::{IsTerminal, Read, Write};
@@ -18,7 +19,8 @@ use kluis_register::{Diagnostic, Format, Lang, Register, RopaFormat, StatementMe
 use kluis_server::{AppState, ServerConfig};
 use kluis_store_sql::SqlStore;
 use kluis_vault::{
-    AuditSigningKey, AuditVerifyingKey, IssuedToken, Store, StoredRegisterVersion, Subject, Vault, VaultError,
+    AuditSigningKey, AuditVerifyingKey, FirstAdmin, Initialised, IssuedToken, Store, StoredRegisterVersion, Subject,
+    Vault, VaultError,
 };
 use sha2::Digest as _;
 use zeroize::Zeroizing;
@@ -40,17 +42,42 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create the data directory, the root key (mode 0600), the database and the first admin token.
-    Init,
+    /// Create the data directory, the root key (mode 0600), the database, the break-glass token
+    /// and the first admin account (password from the terminal or --admin-password-file; its
+    /// TOTP enrolment URI and recovery codes are shown once).
+    Init {
+        /// The first admin's account name.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// Read the first admin's password from this file instead of the terminal.
+        #[arg(long, value_name = "FILE")]
+        admin_password_file: Option<PathBuf>,
+        /// Create no admin account (provisioning by script; create accounts later with
+        /// `kluis account add`).
+        #[arg(long, conflicts_with = "admin_password_file")]
+        no_admin: bool,
+    },
     /// Run the HTTP server (initialises a fresh data directory first).
     Serve {
         /// Listen address, e.g. 127.0.0.1:8080.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Serve HTTPS with this PEM certificate chain (config `tls_cert`); needs --tls-key.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert (config `tls_key`).
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Work with data subjects in the local store.
     #[command(subcommand)]
     Subject(SubjectCommand),
+    /// Staff accounts: add, list, disable, allowlists, unlock, reset enrolment.
+    #[command(subcommand)]
+    Account(access::AccountCommand),
+    /// API tokens: create (scoped to purposes, addresses, an expiry), list, revoke.
+    #[command(subcommand)]
+    Token(access::TokenCommand),
     /// The tamper-evident audit log: verify, export, sign a checkpoint, show the public key.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -204,19 +231,35 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let listen = match &cli.command {
-        Command::Serve { listen } => *listen,
-        _ => None,
+    let (listen, tls_cert, tls_key) = match &cli.command {
+        Command::Serve { listen, tls_cert, tls_key } => (*listen, tls_cert.clone(), tls_key.clone()),
+        _ => (None, None, None),
     };
-    let overrides = Overrides { data_dir: cli.data_dir.clone(), listen };
+    let overrides = Overrides { data_dir: cli.data_dir.clone(), listen, tls_cert, tls_key };
     let config = config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
     init_logging(&config)?;
     match cli.command {
-        Command::Init => {
-            let (_, token) = initialise(&config).await?;
-            print_token(&config, &token);
+        Command::Init { admin, admin_password_file, no_admin } => {
+            let first = if no_admin {
+                None
+            } else {
+                let password = access::read_password(
+                    admin_password_file.as_deref(),
+                    &admin,
+                    "give --admin-password-file FILE (or --no-admin)",
+                )?;
+                Some(FirstAdmin { username: admin.clone(), password })
+            };
+            let (_, init) = initialise(&config, first).await?;
+            print_token(&config, &init.break_glass);
+            if let Some(enrolment) = &init.admin {
+                println!();
+                access::print_enrolment(&admin, enrolment);
+            }
             Ok(())
         }
+        Command::Account(cmd) => access::account(&config, cmd).await,
+        Command::Token(cmd) => access::token(&config, cmd).await,
         Command::Serve { .. } => serve(config).await,
         Command::Subject(cmd) => subject(&config, cmd).await,
         Command::Audit(cmd) => audit(&config, cmd).await,
@@ -353,7 +396,10 @@ fn catalogue(config: &Config) -> anyhow::Result<Catalogue> {
 }
 
 /// `kluis init`: refuses to touch an existing key or an initialised database.
-async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedToken)> {
+async fn initialise(
+    config: &Config,
+    first_admin: Option<FirstAdmin>,
+) -> anyhow::Result<(Vault<SqlStore>, Initialised)> {
     let source = key_source(config)?;
     if let KeySource::File(path) = &source
         && path.exists()
@@ -365,11 +411,17 @@ async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedT
         bail!("an audit key already exists at {}; kluis init never touches an existing key", audit_path.display());
     }
     // The data directory holds the key files whichever database holds the data.
+    let dir_existed = config.data_dir.exists();
     create_data_dir(&config.data_dir)?;
+    let new_sqlite_file = match config.database_url()? {
+        None => Some(config.data_dir.join(kluis_store_sqlite::DATABASE_FILE)).filter(|path| !path.exists()),
+        Some(_) => None,
+    };
     let store = open_store(config).await?;
     if store.keyring().await?.is_some() {
         bail!("the database is already initialised; kluis init changes nothing");
     }
+    let handle = store.clone();
     let mut written: Vec<PathBuf> = Vec::new();
     let result = async {
         let root = match &source {
@@ -384,13 +436,15 @@ async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedT
         let audit_key = AuditSigningKey::generate()?;
         write_key_file(&audit_path, &audit_key.to_hex())?;
         written.push(audit_path.clone());
-        let (vault, token) = Vault::initialise_with(store, &root, audit_key, catalogue(config)?, Arc::new(SystemClock))
-            .await
-            .context("initialisation failed")?;
+        let (vault, init) =
+            Vault::initialise_full(store, &root, audit_key, catalogue(config)?, Arc::new(SystemClock), first_admin)
+                .await
+                .map_err(describe)
+                .context("initialisation failed")?;
         let public = config.data_dir.join(config::AUDIT_PUB_FILE);
         std::fs::write(&public, format!("{}\n", vault.audit_verifier_string()))
             .with_context(|| format!("cannot write {}", public.display()))?;
-        anyhow::Ok((vault, token))
+        anyhow::Ok((vault, init))
     }
     .await;
     if result.is_err() {
@@ -398,17 +452,32 @@ async fn initialise(config: &Config) -> anyhow::Result<(Vault<SqlStore>, IssuedT
         for path in &written {
             let _ = std::fs::remove_file(path);
         }
+        // All or nothing: a SQLite database this run created goes too (a weak admin password
+        // must not leave a directory that is neither fresh nor usable).
+        handle.close().await;
+        if let Some(db) = new_sqlite_file {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = db.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+        }
+        if !dir_existed {
+            // Only when empty: nothing but what this run created was in it.
+            let _ = std::fs::remove_dir(&config.data_dir);
+        }
     }
     result
 }
 
 fn print_token(config: &Config, token: &IssuedToken) {
     println!("kluis initialised in {}", config.data_dir.display());
-    println!("Admin token (shown once; only its hash is stored):");
+    println!("Break-glass token (shown once; only its hash is stored; works from this machine only):");
     println!();
     println!("    {}", token.secret.as_str());
     println!();
-    println!("Use it as `Authorization: Bearer <token>`.");
+    println!("It manages accounts, tokens and the register and reads the audit log, never personal");
+    println!("data; every use is audited. Keep it offline. Use it as `Authorization: Bearer <token>`.");
 }
 
 async fn open_vault(config: &Config) -> anyhow::Result<Vault<SqlStore>> {
@@ -447,9 +516,18 @@ async fn is_fresh(config: &Config) -> anyhow::Result<bool> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // The TLS files are checked first, so a typo leaves no freshly initialised directory behind.
+    let tls = match config.tls_files()? {
+        Some(files) => Some(files.load()?),
+        None => None,
+    };
+    let trusted_proxies = kluis_domain::access::IpAllowlist::parse(&config.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {}", e.message_en()))?;
     let vault = if is_fresh(&config).await? {
-        let (vault, token) = initialise(&config).await?;
-        print_token(&config, &token);
+        let (vault, init) = initialise(&config, None).await?;
+        print_token(&config, &init.break_glass);
+        println!();
+        println!("Create the first staff account with `kluis account add NAME --role admin`.");
         vault
     } else {
         open_vault(&config).await?
@@ -469,13 +547,40 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, backend = vault.store().backend(), "kluis listening");
-    println!("kluis listening on http://{addr}");
-    let state =
-        AppState { vault: Arc::new(vault), config: Arc::new(ServerConfig { max_body_bytes: config.max_body_bytes }) };
-    let served = kluis_server::serve(listener, state, shutdown_signal()).await.context("server error");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, backend = vault.store().backend(), scheme, "kluis listening");
+    println!("kluis listening on {scheme}://{addr}");
+    // Another process (`kluis register load`, a second server) may load a register: pick up the
+    // policy it defines within seconds.
+    let refresher = tokio::spawn(refresh_policy(vault.clone()));
+    let server_config = ServerConfig {
+        max_body_bytes: config.max_body_bytes,
+        trusted_proxies,
+        secure_cookies: config.secure_cookies || tls.is_some(),
+        ..ServerConfig::default()
+    };
+    let state = AppState { vault: Arc::new(vault), config: Arc::new(server_config) };
+    // With TLS, `serve_tls` turns `ServerConfig::tls` on (HSTS).
+    let served = match tls {
+        Some(tls) => kluis_server::serve_tls(listener, state, shutdown_signal(), tls).await,
+        None => kluis_server::serve(listener, state, shutdown_signal()).await,
+    }
+    .context("server error");
     checkpointer.abort();
+    refresher.abort();
     served
+}
+
+/// Re-reads the current register version every few seconds and rebuilds the purpose policy when
+/// it changed.
+async fn refresh_policy(vault: Vault<SqlStore>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        if let Err(e) = vault.refresh_policy().await {
+            tracing::error!(error = %e, "could not refresh the purpose policy from the register");
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -502,6 +607,11 @@ fn cli_actor() -> Actor {
     Actor::Cli(std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".to_owned()))
 }
 
+/// The audit context of a local operator action without a purpose (accounts, tokens).
+fn cli_context_without_purpose() -> AuditContext {
+    AuditContext { actor: cli_actor(), purpose: None, client: None, request_id: None }
+}
+
 fn cli_context(purpose: &str) -> anyhow::Result<AuditContext> {
     let purpose = Purpose::parse(purpose).map_err(|e| anyhow::anyhow!("--purpose: {e}"))?;
     Ok(AuditContext { actor: cli_actor(), purpose: Some(purpose), client: None, request_id: None })
@@ -512,6 +622,8 @@ fn subject_json(s: &Subject) -> serde_json::Value {
         "id": s.id.to_string(),
         "kind": s.kind.as_str(),
         "values": s.values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.as_str().to_owned()))).collect::<serde_json::Map<_, _>>(),
+        "withheld": s.withheld,
+        "restricted": s.restricted,
     })
 }
 
@@ -528,6 +640,8 @@ fn describe(e: VaultError) -> anyhow::Error {
         VaultError::InvalidLookup(e) => {
             anyhow::anyhow!("invalid lookup value for {}: {}", e.field, e.code.message_en())
         }
+        VaultError::Auth(e) => anyhow::anyhow!("{} ({})", e.message_en(), e.code()),
+        VaultError::Denied(e) => anyhow::anyhow!("{} ({})", e.message_en(), e.code()),
         other => anyhow::anyhow!(other),
     }
 }
@@ -551,6 +665,9 @@ fn read_json_values(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
 
 async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
     let vault = open_vault(config).await?;
+    // The operator holds the root key: every purpose of the policy, each still showing only the
+    // fields it covers.
+    let scope = vault.operator_scope();
     match cmd {
         SubjectCommand::Add { purpose, kind, set, json } => {
             let ctx = cli_context(&purpose.purpose)?;
@@ -566,13 +683,13 @@ async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
             if values.is_empty() {
                 bail!("give at least one value with --set FIELD=VALUE or --json FILE");
             }
-            let id = vault.create_subject(&ctx, kind, &values).await.map_err(describe)?;
+            let id = vault.create_subject(&ctx, &scope, kind, &values).await.map_err(describe)?;
             println!("{}", serde_json::json!({ "id": id.to_string() }));
         }
         SubjectCommand::Get { id, purpose } => {
             let ctx = cli_context(&purpose.purpose)?;
             let id = id.parse().map_err(|e| anyhow::anyhow!("subject id: {e}"))?;
-            let subject = vault.get_subject(&ctx, id).await.map_err(describe)?;
+            let subject = vault.get_subject(&ctx, &scope, id).await.map_err(describe)?;
             println!("{}", serde_json::to_string_pretty(&subject_json(&subject))?);
         }
         SubjectCommand::Find { purpose, email, phone, iban, customer_number, postcode, house_number } => {
@@ -598,14 +715,14 @@ async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
             }
             let (index, raw) = given.remove(0);
             let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
-            let found = vault.find_subjects(&ctx, index, &raw).await.map_err(describe)?;
+            let found = vault.find_subjects(&ctx, &scope, index, &raw).await.map_err(describe)?;
             let list: Vec<_> = found.iter().map(subject_json).collect();
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "subjects": list }))?);
         }
         SubjectCommand::Erase { id, purpose } => {
             let ctx = cli_context(&purpose.purpose)?;
             let id = id.parse().map_err(|e| anyhow::anyhow!("subject id: {e}"))?;
-            vault.erase_subject(&ctx, id).await.map_err(describe)?;
+            vault.erase_subject(&ctx, &scope, id).await.map_err(describe)?;
             println!("{}", serde_json::json!({ "erased": id.to_string() }));
         }
     }

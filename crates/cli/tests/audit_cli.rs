@@ -97,7 +97,7 @@ async fn audit_commands(postgres: bool) {
     let Some(s) = Setup::new(postgres).await else {
         return;
     };
-    ok(&run(s.kluis().arg("init")));
+    ok(&run(s.kluis().args(["init", "--no-admin"])));
     let public = std::fs::read_to_string(s.data.join("audit.pub")).expect("init writes audit.pub");
     let (origin, key) = AuditVerifyingKey::from_verifier_string(public.trim()).expect("audit.pub is a verifier key");
     assert_eq!(ok(&s.audit(&["public-key"])), public, "public-key prints audit.pub");
@@ -159,7 +159,7 @@ async fn audit_commands(postgres: bool) {
     let other = tempfile::tempdir().expect("temporary directory");
     let other_data = other.path().join("data");
     let other_url = if postgres { kluis_store_conformance::fresh_postgres_url().await } else { None };
-    ok(&run(kluis(&other_data, other_url.as_deref()).arg("init")));
+    ok(&run(kluis(&other_data, other_url.as_deref()).args(["init", "--no-admin"])));
     let other_pub = other_data.join("audit.pub").to_string_lossy().into_owned();
     fails(&s.audit(&["verify", "--file", &export_arg, "--public-key", &other_pub]), "another log");
     fails(&s.audit(&["verify", "--public-key", &other_pub]), "differs from the trusted public key");
@@ -186,7 +186,6 @@ async fn audit_commands(postgres: bool) {
     fails(&s.audit(&["verify"]), "event 2 is missing");
 }
 
-/// A running `kluis serve`, killed on drop.
 /// One HTTP/1.1 request; returns the status and the body.
 fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
@@ -220,17 +219,20 @@ async fn serve_signs_checkpoints_by_itself(postgres: bool) {
         return;
     };
     let mut cmd = s.kluis();
-    cmd.env("KLUIS_AUDIT_CHECKPOINT_EVERY_EVENTS", "3");
+    cmd.env("KLUIS_AUDIT_CHECKPOINT_EVERY_EVENTS", "6");
     let server = start(cmd);
-    let token = server
+    // The break-glass token reads the audit log; personal data needs an application token.
+    let break_glass = server
         .stdout
         .iter()
         .map(|l| l.trim())
         .find(|l| l.starts_with("kluis_"))
-        .expect("the first start prints the admin token")
+        .expect("the first start prints the break-glass token")
         .to_owned();
-    // Two events from initialisation: fewer than three, nothing signed yet.
-    let (status, body) = http(&server.addr, "GET", "/api/v1/audit/checkpoint", &token, None);
+    let token = common::app_token(&s.data, s.url.as_deref());
+    // Four events: initialisation (keyring, break-glass token), the application token, and this
+    // use of the break-glass token. Fewer than six, nothing signed yet.
+    let (status, body) = http(&server.addr, "GET", "/api/v1/audit/checkpoint", &break_glass, None);
     assert_eq!(status, 404, "{body}");
 
     for _ in 0..2 {
@@ -240,15 +242,15 @@ async fn serve_signs_checkpoints_by_itself(postgres: bool) {
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     let checkpoint: serde_json::Value = loop {
-        let (status, body) = http(&server.addr, "GET", "/api/v1/audit/checkpoint", &token, None);
+        let (status, body) = http(&server.addr, "GET", "/api/v1/audit/checkpoint", &break_glass, None);
         if status == 200 {
             break serde_json::from_str(&body).expect("JSON");
         }
         assert_eq!(status, 404, "{body}");
-        assert!(Instant::now() < deadline, "kluis serve signed no checkpoint after four events");
+        assert!(Instant::now() < deadline, "kluis serve signed no checkpoint after six events");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(checkpoint["size"].as_u64().expect("size") >= 3, "{checkpoint}");
+    assert!(checkpoint["size"].as_u64().expect("size") >= 6, "{checkpoint}");
     let public = std::fs::read_to_string(s.data.join("audit.pub")).expect("audit.pub");
     let (origin, key) = AuditVerifyingKey::from_verifier_string(public.trim()).expect("verifier");
     let cp = verify_checkpoint(checkpoint["note"].as_str().expect("note"), &origin, &key).expect("verifies");

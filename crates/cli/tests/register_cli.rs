@@ -93,7 +93,7 @@ fn register_commands(url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let k = || kluis(&data, url);
-    ok(&run(k().arg("init")));
+    ok(&run(k().args(["init", "--no-admin"])));
 
     // Before any load: clear errors, no document.
     fails(&run(k().args(["statement", "--lang", "en", "--format", "md"])), "no register is loaded yet");

@@ -29,7 +29,8 @@ pub use model::{
 };
 pub use period::{Lifetime, Period, PeriodError, PeriodUnit};
 pub use render::{
-    Format, Lang, ParseChoiceError, RopaFormat, StatementMeta, escape_html, escape_markdown, ropa, statement,
+    Format, HTML_STYLE, Lang, ParseChoiceError, RopaFormat, StatementMeta, escape_html, escape_markdown, ropa,
+    statement,
 };
 pub use rules::RULES;
 

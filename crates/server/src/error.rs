@@ -4,8 +4,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kluis_domain::access::{Denied, Permission};
 use kluis_domain::fields::ValueError;
-use kluis_vault::VaultError;
+use kluis_vault::{AuthError, VaultError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -46,6 +47,8 @@ pub struct ApiError {
     detail: String,
     detail_nl: String,
     errors: Vec<FieldProblem>,
+    /// Seconds for a `Retry-After` header (429).
+    retry_after: Option<u32>,
 }
 
 /// A client-supplied field name is echoed only if it looks like a field name: a key could carry
@@ -76,7 +79,15 @@ impl ApiError {
         detail: impl Into<String>,
         detail_nl: impl Into<String>,
     ) -> Self {
-        ApiError { status, code, title, detail: detail.into(), detail_nl: detail_nl.into(), errors: Vec::new() }
+        ApiError {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            detail_nl: detail_nl.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -92,8 +103,19 @@ impl ApiError {
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Unauthorized",
-            "a valid token is required: send `Authorization: Bearer <token>`",
-            "een geldig token is vereist: stuur `Authorization: Bearer <token>`",
+            "valid credentials are required: send `Authorization: Bearer <token>` or log in",
+            "geldige inloggegevens zijn vereist: stuur `Authorization: Bearer <token>` of log in",
+        )
+    }
+
+    /// The caller lacks a permission that is not about personal data.
+    pub fn permission_denied(permission: Permission) -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_denied",
+            "Permission denied",
+            format!("this endpoint needs the permission `{permission}`, which your role or token does not have"),
+            format!("dit adres vereist de bevoegdheid `{permission}`, die uw rol of token niet heeft"),
         )
     }
 
@@ -145,6 +167,31 @@ impl ApiError {
         )
     }
 
+    fn from_auth(auth: &AuthError) -> ApiError {
+        let (status, title) = match auth {
+            AuthError::InvalidCredentials | AuthError::SessionExpired => (StatusCode::UNAUTHORIZED, "Login failed"),
+            AuthError::TokenExpired | AuthError::TokenRevoked => (StatusCode::UNAUTHORIZED, "Token not valid"),
+            AuthError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "Too many failed logins"),
+            AuthError::IpNotAllowed => (StatusCode::FORBIDDEN, "Address not allowed"),
+            AuthError::EnrolmentInvalid => (StatusCode::BAD_REQUEST, "Enrolment not valid"),
+            AuthError::AccountNotFound | AuthError::TokenNotFound => (StatusCode::NOT_FOUND, "Not found"),
+            AuthError::UsernameTaken | AuthError::AccountConflict => (StatusCode::CONFLICT, "Conflict"),
+            AuthError::NotEnrolled => (StatusCode::CONFLICT, "Not enrolled"),
+            AuthError::WeakPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Weak password"),
+            AuthError::InvalidUsername
+            | AuthError::InvalidAllowlist(_)
+            | AuthError::UnknownRole
+            | AuthError::UnknownPurpose(_)
+            | AuthError::EmptyScope
+            | AuthError::ExpiryInPast => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid input"),
+        };
+        let mut error = ApiError::new(status, auth.code(), title, auth.message_en(), auth.message_nl());
+        if let AuthError::Locked { retry_after_s } = auth {
+            error.retry_after = Some(u32::try_from(*retry_after_s).unwrap_or(u32::MAX));
+        }
+        error
+    }
+
     #[must_use]
     pub fn with_errors(mut self, errors: Vec<FieldProblem>) -> Self {
         self.errors = errors;
@@ -153,6 +200,7 @@ impl ApiError {
 }
 
 impl From<VaultError> for ApiError {
+    #[allow(clippy::too_many_lines, reason = "one flat arm per error variant reads best")]
     fn from(e: VaultError) -> Self {
         match &e {
             VaultError::Validation(errors) => ApiError::new(
@@ -190,6 +238,34 @@ impl From<VaultError> for ApiError {
                 "de betrokkene werd tegelijk gewijzigd; probeer het opnieuw",
             ),
             VaultError::Unauthorized => ApiError::unauthorized(),
+            VaultError::MissingPurpose => ApiError::missing_purpose(),
+            VaultError::Auth(auth) => ApiError::from_auth(auth),
+            VaultError::Denied(denied) => {
+                let status = match denied {
+                    Denied::UnknownPurpose(_) => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                ApiError::new(
+                    status,
+                    denied.code(),
+                    "Not allowed for this purpose",
+                    denied.message_en(),
+                    denied.message_nl(),
+                )
+            }
+            VaultError::FieldsNotCovered { purpose, fields } => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "field_not_allowed",
+                "Field not covered by the purpose",
+                format!(
+                    "the purpose `{purpose}` does not cover the field(s) {}; nothing was changed",
+                    fields.join(", ")
+                ),
+                format!(
+                    "het doel `{purpose}` dekt het veld/de velden {} niet; er is niets gewijzigd",
+                    fields.join(", ")
+                ),
+            ),
             VaultError::Integrity { .. } => {
                 tracing::error!(error = %e, "integrity failure");
                 ApiError::new(
@@ -249,6 +325,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"kluis\""));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -1,14 +1,15 @@
 //! Extractors that turn a request into domain inputs, rejecting with our problem format: JSON
 //! bodies, the bearer token, the `Kluis-Purpose` header, and the audit context of a request.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use kluis_domain::Purpose;
-use kluis_domain::audit::{Actor, AuditContext};
+use kluis_domain::access::{CallerScope, Permission, client_address};
+use kluis_domain::audit::AuditContext;
 use kluis_vault::Caller;
 use serde::de::DeserializeOwned;
 
@@ -152,36 +153,92 @@ where
     }
 }
 
-/// The authenticated caller.
+pub use crate::security::SESSION_COOKIE;
+
+/// The client's address: the peer, or the `X-Forwarded-For` entry a trusted proxy vouches for.
+pub fn client_addr(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip())?;
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    Some(client_address(peer, forwarded, &state.config.trusted_proxies))
+}
+
+/// The client address and request id of a request that need not be authenticated (login,
+/// enrolment, logout).
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub Caller);
+pub struct Client {
+    pub addr: Option<IpAddr>,
+    pub request_id: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Client { addr: client_addr(parts, state), request_id: request_id(parts) })
+    }
+}
+
+/// The value of the session cookie, if the request carries one.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    crate::security::session_cookies(headers).into_iter().next().filter(|v| !v.is_empty() && v.len() <= 256)
+}
+
+/// The bearer token of the `Authorization` header: `None` without the header, an error when it is
+/// not a well-formed bearer credential.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<Result<&str, ApiError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(ApiError::unauthorized),
+    )
+}
+
+/// The authenticated caller (a bearer token, else the session cookie) and the audit context of
+/// the request (actor, client address, request id; no purpose).
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub caller: Caller,
+    pub audit: AuditContext,
+}
+
+impl Authenticated {
+    /// Refuses callers without `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.caller.may(permission) { Ok(()) } else { Err(ApiError::permission_denied(permission)) }
+    }
+}
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or_else(ApiError::unauthorized)?;
-        let caller = state.vault.authenticate(token).await?;
-        Ok(Authenticated(caller))
+        let client = client_addr(parts, state);
+        let caller = if let Some(token) = bearer(&parts.headers) {
+            state.vault.authenticate_token(token?, client).await?
+        } else {
+            let secret = session_cookie(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+            state.vault.authenticate_session(secret, client).await?
+        };
+        let audit = AuditContext { actor: caller.actor.clone(), purpose: None, client, request_id: request_id(parts) };
+        Ok(Authenticated { caller, audit })
     }
 }
 
-fn request_id(parts: &Parts) -> Option<String> {
+pub fn request_id(parts: &Parts) -> Option<String> {
     parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
-/// Everything a personal-data call needs: an authenticated caller, a purpose, and the request's
-/// audit context (actor, purpose, client address, request id).
+/// Everything a personal-data call needs: an authenticated caller, its scope, a purpose, and the
+/// request's audit context (actor, purpose, client address, request id).
 #[derive(Debug, Clone)]
 pub struct Access {
     pub caller: Caller,
+    pub scope: CallerScope,
     pub audit: AuditContext,
 }
 
@@ -189,17 +246,12 @@ impl FromRequestParts<AppState> for Access {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        let Authenticated { caller, mut audit } = Authenticated::from_request_parts(parts, state).await?;
         let raw = parts.headers.get(PURPOSE_HEADER).ok_or_else(ApiError::missing_purpose)?;
         let raw = raw.to_str().map_err(|_| ApiError::invalid_purpose("not ASCII"))?;
         let purpose = Purpose::parse(raw).map_err(|e| ApiError::invalid_purpose(&e.to_string()))?;
-        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip());
-        let audit = AuditContext {
-            actor: Actor::Token(caller.token),
-            purpose: Some(purpose),
-            client,
-            request_id: request_id(parts),
-        };
-        Ok(Access { caller, audit })
+        audit.purpose = Some(purpose);
+        let scope = caller.scope();
+        Ok(Access { caller, scope, audit })
     }
 }

@@ -5,6 +5,8 @@
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod security;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use kluis_vault::VaultService;
 use tokio::net::TcpListener;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -27,17 +28,30 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::REQUEST_ID;
+pub use crate::tls::{TlsConfig, TlsError, TlsFiles};
 
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// The server itself terminates TLS: responses carry `Strict-Transport-Security`.
+    /// [`serve_tls`] sets it; [`serve`] leaves it as given.
+    pub tls: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (empty: the peer address is the client).
+    pub trusted_proxies: kluis_domain::access::IpAllowlist,
+    /// The session cookie gets `Secure`: kluis serves TLS itself, or a trusted proxy does.
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 64 * 1024 }
+        ServerConfig {
+            max_body_bytes: 64 * 1024,
+            tls: false,
+            trusted_proxies: kluis_domain::access::IpAllowlist::default(),
+            secure_cookies: false,
+        }
     }
 }
 
@@ -63,6 +77,8 @@ impl std::fmt::Debug for AppState {
     ),
     modifiers(&BearerAuth),
     tags((name = "subjects", description = "data subjects and their encrypted values"), (name = "meta", description = "health and catalogue"),
+        (name = "auth", description = "console login with password and TOTP, enrolment, logout, and who the caller is"),
+        (name = "accounts", description = "staff accounts and API tokens (permission manage_accounts)"),
         (name = "audit", description = "tamper-evident audit log: checkpoints and RFC 9162 proofs"),
         (name = "register", description = "the register as code: its versions, and the public privacy statement generated from it"))
 )]
@@ -102,6 +118,18 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::register::get_register_version))
         .routes(routes!(routes::register::privacy_html))
         .routes(routes!(routes::register::privacy_markdown))
+        .routes(routes!(routes::subjects::set_restriction))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::whoami))
+        .routes(routes!(routes::auth::enrol))
+        .routes(routes!(routes::accounts::create_account, routes::accounts::list_accounts))
+        .routes(routes!(routes::accounts::get_account, routes::accounts::change_account))
+        .routes(routes!(routes::accounts::unlock_account))
+        .routes(routes!(routes::accounts::revoke_sessions))
+        .routes(routes!(routes::accounts::reset_enrolment))
+        .routes(routes!(routes::accounts::create_token, routes::accounts::list_tokens))
+        .routes(routes!(routes::accounts::revoke_token))
         .split_for_parts()
 }
 
@@ -139,6 +167,7 @@ pub fn app(state: AppState) -> Router {
     let (router, doc) = api();
     let doc = Arc::new(doc);
     let max_body = state.config.max_body_bytes;
+    let headers = security::SecurityHeaders { tls: state.config.tls };
     router
         .route(
             "/api/v1/openapi.json",
@@ -150,6 +179,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        // Inside the trace and request-id layers, so a refusal is logged with its request id.
+        .layer(middleware::from_fn(security::csrf))
         .layer(
             // Only the method, the matched route template (never the raw path or query string,
             // which may hold an e-mail address) and the request id are logged.
@@ -166,14 +197,8 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(middleware::from_fn(request_id))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
+        // Outermost, so every response gets them: 404s, 405s, CSRF refusals, body-limit errors.
+        .layer(middleware::from_fn_with_state(headers, security::security_headers))
         .with_state(state)
 }
 
@@ -186,4 +211,33 @@ pub async fn serve(
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Serves `app` over HTTPS on `listener` until `shutdown` resolves, then waits for open
+/// connections to finish (as [`serve`] does). Handlers still get `ConnectInfo<SocketAddr>`.
+/// Sets `state.config.tls`, so responses carry `Strict-Transport-Security`.
+pub async fn serve_tls(
+    listener: TcpListener,
+    mut state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    tls: TlsConfig,
+) -> std::io::Result<()> {
+    if !state.config.tls {
+        state.config = Arc::new(ServerConfig { tls: true, ..state.config.as_ref().clone() });
+    }
+    let handle = axum_server::Handle::<SocketAddr>::new();
+    let on_shutdown = handle.clone();
+    let watcher = tokio::spawn(async move {
+        shutdown.await;
+        on_shutdown.graceful_shutdown(None);
+    });
+    let acceptor =
+        axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(tls.0));
+    let served = axum_server::Server::<SocketAddr>::from_listener(listener)
+        .acceptor(acceptor)
+        .handle(handle)
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await;
+    watcher.abort();
+    served
 }

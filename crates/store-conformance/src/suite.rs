@@ -17,6 +17,14 @@ use kluis_store::{
     StoredKek, StoredRegisterVersion, StoredValue, SubjectChange, SubjectRecord, TokenRecord, WrappedDataKey,
 };
 
+mod access;
+
+pub use access::{
+    access_audit_failure_rolls_back, accounts_lookup, initialise_with_first_account, login_throttle,
+    recovery_codes_single_use, restriction_flag, sessions_lifecycle, tokens_lifecycle, totp_step_replay_guard,
+    update_account_revisions,
+};
+
 /// A fixed point in time (2023-11-14), so records compare exactly.
 const T0: Timestamp = Timestamp(1_700_000_000_000);
 /// A later point in time, for updates and erasures.
@@ -56,13 +64,16 @@ fn admin_token() -> TokenRecord {
         role: "admin".to_owned(),
         created_at: T0,
         revoked_at: None,
+        purposes: None,
+        allowed_ips: Vec::new(),
+        expires_at: None,
     }
 }
 
 /// Initialises `store` with the suite's keyring (subjects reference KEK versions 1 and 2).
 async fn initialised<S: Store>(store: &S) {
     store
-        .initialise(&keyring_record(), &admin_token(), &[event(Action::KeyringInit, None, "init")])
+        .initialise(&keyring_record(), &admin_token(), None, &[event(Action::KeyringInit, None, "init")])
         .await
         .unwrap_or_else(|e| panic!("{}: initialise a fresh store: {e}", store.backend()));
 }
@@ -157,7 +168,7 @@ pub async fn keyring_lifecycle<S: Store>(store: S) {
     let record = keyring_record();
     let token = admin_token();
     let events = [event(Action::KeyringInit, None, "i1"), event(Action::TokenCreate, None, "i2")];
-    store.initialise(&record, &token, &events).await.expect("first initialise");
+    store.initialise(&record, &token, None, &events).await.expect("first initialise");
     assert_eq!(store.keyring().await.expect("keyring"), Some(record.clone()), "{b}: keyring round trip");
     assert_eq!(store.token_by_hash(&token.hash).await.expect("token"), Some(token.clone()), "{b}: token stored");
     let log = audit_log(&store).await;
@@ -171,7 +182,7 @@ pub async fn keyring_lifecycle<S: Store>(store: S) {
     };
     let other_token = TokenRecord { id: TokenId::generate(), hash: [0x77; 32], ..admin_token() };
     let before = counts(&store).await;
-    let again = store.initialise(&other, &other_token, &[event(Action::KeyringInit, None, "i3")]).await;
+    let again = store.initialise(&other, &other_token, None, &[event(Action::KeyringInit, None, "i3")]).await;
     assert!(matches!(again, Err(StoreError::AlreadyInitialised)), "{b}: second initialise: {again:?}");
     assert_eq!(store.keyring().await.expect("keyring"), Some(record), "{b}: keyring unchanged");
     assert_eq!(store.token_by_hash(&token.hash).await.expect("token"), Some(token), "{b}: first token kept");
@@ -184,7 +195,7 @@ pub async fn keyring_lifecycle<S: Store>(store: S) {
 pub async fn token_by_hash<S: Store>(store: S) {
     let b = store.backend();
     let token = TokenRecord { revoked_at: Some(T1), ..admin_token() };
-    store.initialise(&keyring_record(), &token, &[]).await.expect("initialise");
+    store.initialise(&keyring_record(), &token, None, &[]).await.expect("initialise");
     let found = store.token_by_hash(&ADMIN_TOKEN_HASH).await.expect("token_by_hash");
     assert_eq!(found, Some(token), "{b}: token found by hash (revoked ones too, with revoked_at)");
     let mut unknown = ADMIN_TOKEN_HASH;
@@ -210,6 +221,7 @@ pub async fn create_and_load<S: Store>(store: S) {
         created_at: T0,
         updated_at: T0,
         revision: 1,
+        restricted: false,
         data_key: subject.data_key.clone(),
         values: sorted,
     };

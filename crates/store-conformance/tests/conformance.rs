@@ -35,6 +35,15 @@ conformance! {
     audit_sequence_under_concurrency => sqlite_audit_sequence_under_concurrency, postgres_audit_sequence_under_concurrency;
     register_versions => sqlite_register_versions, postgres_register_versions;
     register_versions_under_concurrency => sqlite_register_versions_under_concurrency, postgres_register_versions_under_concurrency;
+    tokens_lifecycle => sqlite_tokens_lifecycle, postgres_tokens_lifecycle;
+    accounts_lookup => sqlite_accounts_lookup, postgres_accounts_lookup;
+    update_account_revisions => sqlite_update_account_revisions, postgres_update_account_revisions;
+    totp_step_replay_guard => sqlite_totp_step_replay_guard, postgres_totp_step_replay_guard;
+    recovery_codes_single_use => sqlite_recovery_codes_single_use, postgres_recovery_codes_single_use;
+    sessions_lifecycle => sqlite_sessions_lifecycle, postgres_sessions_lifecycle;
+    login_throttle => sqlite_login_throttle, postgres_login_throttle;
+    restriction_flag => sqlite_restriction_flag, postgres_restriction_flag;
+    initialise_with_first_account => sqlite_initialise_with_first_account, postgres_initialise_with_first_account;
 }
 
 /// Makes the next audit append fail (`true`) by occupying the next sequence number behind the
@@ -55,6 +64,25 @@ async fn audit_failure_rolls_back(db: &TestDb) {
         block_next_audit_seq(&pool, block).await;
     })
     .await;
+}
+
+async fn access_audit_failure_rolls_back(db: &TestDb) {
+    let pool = db.store.pool().clone();
+    suite::access_audit_failure_rolls_back(db.store.clone(), async |block| {
+        block_next_audit_seq(&pool, block).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_access_audit_failure_rolls_back() {
+    access_audit_failure_rolls_back(&sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_access_audit_failure_rolls_back() {
+    let Some(db) = postgres().await else { return };
+    access_audit_failure_rolls_back(&db).await;
 }
 
 #[tokio::test]

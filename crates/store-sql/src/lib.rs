@@ -9,11 +9,11 @@ use std::fmt::Write as _;
 
 use kluis_crypto::merkle::{self, Hash, NodeId, TreeBuilder};
 use kluis_domain::audit::AuditEvent;
-use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_domain::{AccountId, SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, RegisterVersionSummary, Store, StoreError,
-    StoredAuditEvent, StoredCheckpoint, StoredKek, StoredNode, StoredRegisterVersion, StoredValue, SubjectChange,
-    SubjectRecord, TokenRecord, WrappedDataKey,
+    AccountRecord, AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, RegisterVersionSummary, SealedSecret,
+    SessionRecord, Store, StoreError, StoredAuditEvent, StoredCheckpoint, StoredKek, StoredNode, StoredRegisterVersion,
+    StoredValue, SubjectChange, SubjectRecord, Throttle, TokenRecord, WrappedDataKey,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -84,6 +84,62 @@ pub fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
 
 fn subject_id(text: &str) -> Result<SubjectId, StoreError> {
     text.parse().map_err(|_| corrupt("subject id"))
+}
+
+fn unique_or_backend(e: &sqlx::Error) -> StoreError {
+    if is_unique_violation(e) { StoreError::Duplicate } else { backend(e) }
+}
+
+/// A 32-byte hash column.
+fn hash_col(row: &AnyRow, col: &str) -> Result<[u8; 32], StoreError> {
+    let bytes: Vec<u8> = row.try_get(col).map_err(|e| backend(&e))?;
+    bytes.try_into().map_err(|_| corrupt(col))
+}
+
+fn time_col(row: &AnyRow, col: &str) -> Result<Timestamp, StoreError> {
+    Ok(Timestamp(row.try_get(col).map_err(|e| backend(&e))?))
+}
+
+fn opt_time_col(row: &AnyRow, col: &str) -> Result<Option<Timestamp>, StoreError> {
+    let v: Option<i64> = row.try_get(col).map_err(|e| backend(&e))?;
+    Ok(v.map(Timestamp))
+}
+
+/// A list of strings as stored: a JSON array.
+fn list_json(list: &[String]) -> String {
+    // Serialising a slice of strings cannot fail.
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn list_col(row: &AnyRow, col: &str) -> Result<Vec<String>, StoreError> {
+    let text: String = row.try_get(col).map_err(|e| backend(&e))?;
+    serde_json::from_str(&text).map_err(|_| corrupt(col))
+}
+
+fn opt_list_col(row: &AnyRow, col: &str) -> Result<Option<Vec<String>>, StoreError> {
+    let text: Option<String> = row.try_get(col).map_err(|e| backend(&e))?;
+    text.map(|t| serde_json::from_str(&t).map_err(|_| corrupt(col))).transpose()
+}
+
+/// The columns of a token, in the order [`SqlStore::token_from`] reads them by name.
+macro_rules! token_select {
+    () => {
+        "SELECT id, name, hash, role, created_at, revoked_at, purposes, allowed_ips, expires_at FROM tokens "
+    };
+}
+
+/// The columns of an account (everything but `totp_last_step`, which is not part of the record).
+macro_rules! account_select {
+    () => {
+        "SELECT id, username, role, password_hash, totp_kek_version, totp_sealed, totp_confirmed_at, allowed_ips, \
+         enrolment_hash, enrolment_expires_at, created_at, updated_at, disabled_at, revision FROM accounts "
+    };
+}
+
+macro_rules! session_select {
+    () => {
+        "SELECT hash, account_id, created_at, last_seen_at, expires_at, revoked_at FROM sessions "
+    };
 }
 
 impl SqlStore {
@@ -223,7 +279,7 @@ impl SqlStore {
     async fn load_in(conn: &mut AnyConnection, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
         let id_text = id.to_string();
         let Some(row) = sqlx::query(
-            "SELECT kind, created_at, updated_at, revision, key_version, kek_version, wrapped_key \
+            "SELECT kind, created_at, updated_at, revision, restricted, key_version, kek_version, wrapped_key \
              FROM subjects WHERE id = $1",
         )
         .bind(&id_text)
@@ -257,6 +313,7 @@ impl SqlStore {
             created_at: Timestamp(row.try_get("created_at").map_err(|e| backend(&e))?),
             updated_at: Timestamp(row.try_get("updated_at").map_err(|e| backend(&e))?),
             revision: row.try_get("revision").map_err(|e| backend(&e))?,
+            restricted: row.try_get::<i64, _>("restricted").map_err(|e| backend(&e))? != 0,
             data_key: WrappedDataKey {
                 key_version: u32_col(&row, "key_version")?,
                 kek_version: u32_col(&row, "kek_version")?,
@@ -264,6 +321,133 @@ impl SqlStore {
             },
             values,
         }))
+    }
+
+    fn token_from(row: &AnyRow) -> Result<TokenRecord, StoreError> {
+        let id: String = row.try_get("id").map_err(|e| backend(&e))?;
+        Ok(TokenRecord {
+            id: id.parse::<TokenId>().map_err(|_| corrupt("token id"))?,
+            name: row.try_get("name").map_err(|e| backend(&e))?,
+            hash: hash_col(row, "hash")?,
+            role: row.try_get("role").map_err(|e| backend(&e))?,
+            created_at: time_col(row, "created_at")?,
+            revoked_at: opt_time_col(row, "revoked_at")?,
+            purposes: opt_list_col(row, "purposes")?,
+            allowed_ips: list_col(row, "allowed_ips")?,
+            expires_at: opt_time_col(row, "expires_at")?,
+        })
+    }
+
+    async fn insert_token_in(conn: &mut AnyConnection, token: &TokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tokens (id, name, hash, role, created_at, revoked_at, purposes, allowed_ips, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(token.id.to_string())
+        .bind(&token.name)
+        .bind(token.hash.to_vec())
+        .bind(&token.role)
+        .bind(token.created_at.as_millis())
+        .bind(token.revoked_at.map(Timestamp::as_millis))
+        .bind(token.purposes.as_deref().map(list_json))
+        .bind(list_json(&token.allowed_ips))
+        .bind(token.expires_at.map(Timestamp::as_millis))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| unique_or_backend(&e))?;
+        Ok(())
+    }
+
+    fn account_from(row: &AnyRow) -> Result<AccountRecord, StoreError> {
+        let id: String = row.try_get("id").map_err(|e| backend(&e))?;
+        let kek_version: Option<i64> = row.try_get("totp_kek_version").map_err(|e| backend(&e))?;
+        let sealed: Option<Vec<u8>> = row.try_get("totp_sealed").map_err(|e| backend(&e))?;
+        let totp_seed = match (kek_version, sealed) {
+            (Some(v), Some(sealed)) => {
+                Some(SealedSecret { kek_version: u32::try_from(v).map_err(|_| corrupt("totp_kek_version"))?, sealed })
+            }
+            (None, None) => None,
+            _ => return Err(corrupt("account totp seed")),
+        };
+        let enrolment_hash: Option<Vec<u8>> = row.try_get("enrolment_hash").map_err(|e| backend(&e))?;
+        Ok(AccountRecord {
+            id: id.parse::<AccountId>().map_err(|_| corrupt("account id"))?,
+            username: row.try_get("username").map_err(|e| backend(&e))?,
+            role: row.try_get("role").map_err(|e| backend(&e))?,
+            password_hash: row.try_get("password_hash").map_err(|e| backend(&e))?,
+            totp_seed,
+            totp_confirmed_at: opt_time_col(row, "totp_confirmed_at")?,
+            allowed_ips: list_col(row, "allowed_ips")?,
+            enrolment_hash: enrolment_hash.map(|h| h.try_into().map_err(|_| corrupt("enrolment_hash"))).transpose()?,
+            enrolment_expires_at: opt_time_col(row, "enrolment_expires_at")?,
+            created_at: time_col(row, "created_at")?,
+            updated_at: time_col(row, "updated_at")?,
+            disabled_at: opt_time_col(row, "disabled_at")?,
+            revision: row.try_get("revision").map_err(|e| backend(&e))?,
+        })
+    }
+
+    /// Inserts an account and its recovery codes. A taken id or username is `Duplicate`.
+    async fn insert_account_in(
+        conn: &mut AnyConnection,
+        account: &AccountRecord,
+        recovery_codes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        let id = account.id.to_string();
+        sqlx::query(
+            "INSERT INTO accounts (id, username, role, password_hash, totp_kek_version, totp_sealed, \
+             totp_confirmed_at, totp_last_step, allowed_ips, enrolment_hash, enrolment_expires_at, created_at, \
+             updated_at, disabled_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&id)
+        .bind(&account.username)
+        .bind(&account.role)
+        .bind(account.password_hash.as_deref())
+        .bind(account.totp_seed.as_ref().map(|s| i64::from(s.kek_version)))
+        .bind(account.totp_seed.as_ref().map(|s| s.sealed.clone()))
+        .bind(account.totp_confirmed_at.map(Timestamp::as_millis))
+        .bind(list_json(&account.allowed_ips))
+        .bind(account.enrolment_hash.map(|h| h.to_vec()))
+        .bind(account.enrolment_expires_at.map(Timestamp::as_millis))
+        .bind(account.created_at.as_millis())
+        .bind(account.updated_at.as_millis())
+        .bind(account.disabled_at.map(Timestamp::as_millis))
+        .bind(account.revision)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| unique_or_backend(&e))?;
+        Self::insert_codes_in(conn, &id, recovery_codes).await
+    }
+
+    async fn insert_codes_in(conn: &mut AnyConnection, account: &str, codes: &[[u8; 32]]) -> Result<(), StoreError> {
+        for code in codes {
+            sqlx::query(
+                "INSERT INTO recovery_codes (account_id, hash, used_at) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING",
+            )
+            .bind(account)
+            .bind(code.to_vec())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| backend(&e))?;
+        }
+        Ok(())
+    }
+
+    fn session_from(row: &AnyRow) -> Result<SessionRecord, StoreError> {
+        let account: String = row.try_get("account_id").map_err(|e| backend(&e))?;
+        Ok(SessionRecord {
+            hash: hash_col(row, "hash")?,
+            account: account.parse::<AccountId>().map_err(|_| corrupt("session account id"))?,
+            created_at: time_col(row, "created_at")?,
+            last_seen_at: time_col(row, "last_seen_at")?,
+            expires_at: time_col(row, "expires_at")?,
+            revoked_at: opt_time_col(row, "revoked_at")?,
+        })
+    }
+
+    fn throttle_from(row: &AnyRow) -> Result<Throttle, StoreError> {
+        Ok(Throttle { failures: u32_col(row, "failures")?, last_failure_at: time_col(row, "last_failure_at")? })
     }
 
     async fn upsert_values(conn: &mut AnyConnection, id: &str, values: &[StoredValue]) -> Result<(), StoreError> {
@@ -359,6 +543,7 @@ impl Store for SqlStore {
         &self,
         keyring: &KeyringRecord,
         admin_token: &TokenRecord,
+        first_account: Option<(&AccountRecord, &[[u8; 32]])>,
         audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
@@ -392,42 +577,23 @@ impl Store for SqlStore {
                 .await
                 .map_err(|e| backend(&e))?;
         }
-        sqlx::query(
-            "INSERT INTO tokens (id, name, hash, role, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(admin_token.id.to_string())
-        .bind(&admin_token.name)
-        .bind(admin_token.hash.to_vec())
-        .bind(&admin_token.role)
-        .bind(admin_token.created_at.as_millis())
-        .bind(admin_token.revoked_at.map(Timestamp::as_millis))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| backend(&e))?;
+        Self::insert_token_in(&mut tx, admin_token).await?;
+        if let Some((account, codes)) = first_account {
+            Self::insert_account_in(&mut tx, account, codes).await?;
+        }
         Self::append_in(&mut tx, audit).await?;
         tx.commit().await.map_err(|e| backend(&e))
     }
 
     async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
-        let Some(row) = sqlx::query("SELECT id, name, hash, role, created_at, revoked_at FROM tokens WHERE hash = $1")
+        sqlx::query(concat!(token_select!(), "WHERE hash = $1"))
             .bind(hash.to_vec())
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| backend(&e))?
-        else {
-            return Ok(None);
-        };
-        let id: String = row.try_get("id").map_err(|e| backend(&e))?;
-        let stored_hash: Vec<u8> = row.try_get("hash").map_err(|e| backend(&e))?;
-        let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(|e| backend(&e))?;
-        Ok(Some(TokenRecord {
-            id: id.parse::<TokenId>().map_err(|_| corrupt("token id"))?,
-            name: row.try_get("name").map_err(|e| backend(&e))?,
-            hash: stored_hash.try_into().map_err(|_| corrupt("token hash"))?,
-            role: row.try_get("role").map_err(|e| backend(&e))?,
-            created_at: Timestamp(row.try_get("created_at").map_err(|e| backend(&e))?),
-            revoked_at: revoked_at.map(Timestamp),
-        }))
+            .as_ref()
+            .map(Self::token_from)
+            .transpose()
     }
 
     async fn create_subject(&self, subject: &NewSubject, audit: &AuditEvent) -> Result<(), StoreError> {
@@ -798,6 +964,326 @@ impl Store for SqlStore {
             .iter()
             .map(Self::register_summary_from)
             .collect()
+    }
+
+    async fn create_token(&self, token: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        Self::insert_token_in(&mut tx, token).await?;
+        Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await.map_err(|e| backend(&e))
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        sqlx::query(concat!(token_select!(), "ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .iter()
+            .map(Self::token_from)
+            .collect()
+    }
+
+    async fn revoke_token<F>(&self, id: TokenId, now: Timestamp, audit: F) -> Result<bool, StoreError>
+    where
+        F: FnOnce(bool) -> AuditEvent + Send,
+    {
+        let mut tx = self.begin_write().await?;
+        let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now.as_millis())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?
+            .rows_affected()
+            > 0;
+        let event = audit(revoked);
+        Self::append_in(&mut tx, std::slice::from_ref(&event)).await?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(revoked)
+    }
+
+    async fn create_account(
+        &self,
+        account: &AccountRecord,
+        recovery_codes: &[[u8; 32]],
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        Self::insert_account_in(&mut tx, account, recovery_codes).await?;
+        Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await.map_err(|e| backend(&e))
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {
+        sqlx::query(concat!(account_select!(), "WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .as_ref()
+            .map(Self::account_from)
+            .transpose()
+    }
+
+    async fn account_by_username(&self, username: &str) -> Result<Option<AccountRecord>, StoreError> {
+        sqlx::query(concat!(account_select!(), "WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .as_ref()
+            .map(Self::account_from)
+            .transpose()
+    }
+
+    async fn account_by_enrolment(&self, hash: &[u8; 32]) -> Result<Option<AccountRecord>, StoreError> {
+        sqlx::query(concat!(account_select!(), "WHERE enrolment_hash = $1"))
+            .bind(hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .as_ref()
+            .map(Self::account_from)
+            .transpose()
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        sqlx::query(concat!(account_select!(), "ORDER BY username"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .iter()
+            .map(Self::account_from)
+            .collect()
+    }
+
+    async fn update_account(
+        &self,
+        account: &AccountRecord,
+        recovery_codes: Option<&[[u8; 32]]>,
+        audit: &[AuditEvent],
+    ) -> Result<bool, StoreError> {
+        let id = account.id.to_string();
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE accounts SET username = $1, role = $2, password_hash = $3, totp_kek_version = $4, \
+             totp_sealed = $5, totp_confirmed_at = $6, allowed_ips = $7, enrolment_hash = $8, \
+             enrolment_expires_at = $9, updated_at = $10, disabled_at = $11, revision = revision + 1 \
+             WHERE id = $12 AND revision = $13",
+        )
+        .bind(&account.username)
+        .bind(&account.role)
+        .bind(account.password_hash.as_deref())
+        .bind(account.totp_seed.as_ref().map(|s| i64::from(s.kek_version)))
+        .bind(account.totp_seed.as_ref().map(|s| s.sealed.clone()))
+        .bind(account.totp_confirmed_at.map(Timestamp::as_millis))
+        .bind(list_json(&account.allowed_ips))
+        .bind(account.enrolment_hash.map(|h| h.to_vec()))
+        .bind(account.enrolment_expires_at.map(Timestamp::as_millis))
+        .bind(account.updated_at.as_millis())
+        .bind(account.disabled_at.map(Timestamp::as_millis))
+        .bind(&id)
+        .bind(account.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_or_backend(&e))?;
+        if updated.rows_affected() == 0 {
+            // Gone or changed concurrently: the transaction is rolled back, nothing is audited.
+            return Ok(false);
+        }
+        if let Some(codes) = recovery_codes {
+            sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| backend(&e))?;
+            Self::insert_codes_in(&mut tx, &id, codes).await?;
+        }
+        Self::append_in(&mut tx, audit).await?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(true)
+    }
+
+    async fn advance_totp_step(&self, id: AccountId, step: u64) -> Result<bool, StoreError> {
+        let step = to_i64(step)?;
+        let mut tx = self.begin_write().await?;
+        // One conditional statement: of two concurrent logins with the same step one matches.
+        let advanced = sqlx::query(
+            "UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| backend(&e))?
+        .rows_affected()
+            == 1;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(advanced)
+    }
+
+    async fn recovery_codes(&self, id: AccountId) -> Result<Vec<[u8; 32]>, StoreError> {
+        sqlx::query("SELECT hash FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL ORDER BY hash")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .iter()
+            .map(|row| hash_col(row, "hash"))
+            .collect()
+    }
+
+    async fn use_recovery_code(&self, id: AccountId, hash: &[u8; 32], now: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let used = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND hash = $3 AND used_at IS NULL",
+        )
+        .bind(now.as_millis())
+        .bind(id.to_string())
+        .bind(hash.to_vec())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| backend(&e))?
+        .rows_affected()
+            == 1;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(used)
+    }
+
+    async fn create_session(&self, session: &SessionRecord, audit: &[AuditEvent]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (hash, account_id, created_at, last_seen_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(session.hash.to_vec())
+        .bind(session.account.to_string())
+        .bind(session.created_at.as_millis())
+        .bind(session.last_seen_at.as_millis())
+        .bind(session.expires_at.as_millis())
+        .bind(session.revoked_at.map(Timestamp::as_millis))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_or_backend(&e))?;
+        Self::append_in(&mut tx, audit).await?;
+        tx.commit().await.map_err(|e| backend(&e))
+    }
+
+    async fn session(&self, hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError> {
+        sqlx::query(concat!(session_select!(), "WHERE hash = $1"))
+            .bind(hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .as_ref()
+            .map(Self::session_from)
+            .transpose()
+    }
+
+    async fn touch_session(&self, hash: &[u8; 32], now: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
+            .bind(now.as_millis())
+            .bind(hash.to_vec())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?;
+        tx.commit().await.map_err(|e| backend(&e))
+    }
+
+    async fn revoke_session(&self, hash: &[u8; 32], now: Timestamp, audit: &AuditEvent) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
+            .bind(now.as_millis())
+            .bind(hash.to_vec())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?
+            .rows_affected()
+            > 0;
+        Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(revoked)
+    }
+
+    async fn revoke_sessions(&self, account: AccountId, now: Timestamp, audit: &AuditEvent) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+            .bind(now.as_millis())
+            .bind(account.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?
+            .rows_affected();
+        Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(revoked)
+    }
+
+    async fn throttle(&self, key: &str) -> Result<Option<Throttle>, StoreError> {
+        sqlx::query("SELECT failures, last_failure_at FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .as_ref()
+            .map(Self::throttle_from)
+            .transpose()
+    }
+
+    async fn throttle_failure(&self, key: &str, now: Timestamp) -> Result<Throttle, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // One upsert: concurrent failures for the same key each count once.
+        let row = sqlx::query(
+            "INSERT INTO login_throttle (key, failures, last_failure_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, \
+             last_failure_at = excluded.last_failure_at RETURNING failures, last_failure_at",
+        )
+        .bind(key)
+        .bind(now.as_millis())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| backend(&e))?;
+        let throttle = Self::throttle_from(&row)?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(throttle)
+    }
+
+    async fn throttle_reset(&self, key: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend(&e))?;
+        tx.commit().await.map_err(|e| backend(&e))
+    }
+
+    async fn set_restricted<F>(
+        &self,
+        id: SubjectId,
+        restricted: bool,
+        now: Timestamp,
+        audit: F,
+    ) -> Result<bool, StoreError>
+    where
+        F: FnOnce(bool) -> AuditEvent + Send,
+    {
+        let mut tx = self.begin_write().await?;
+        let existed =
+            sqlx::query("UPDATE subjects SET restricted = $1, updated_at = $2, revision = revision + 1 WHERE id = $3")
+                .bind(i64::from(restricted))
+                .bind(now.as_millis())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| backend(&e))?
+                .rows_affected()
+                > 0;
+        let event = audit(existed);
+        Self::append_in(&mut tx, std::slice::from_ref(&event)).await?;
+        tx.commit().await.map_err(|e| backend(&e))?;
+        Ok(existed)
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

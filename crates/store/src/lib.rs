@@ -7,7 +7,7 @@ use std::future::Future;
 
 pub use kluis_crypto::merkle::{Hash, NodeId};
 use kluis_domain::audit::AuditEvent;
-use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_domain::{AccountId, SubjectId, SubjectKind, Timestamp, TokenId};
 
 /// A key-encryption key, wrapped under the root key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +102,8 @@ pub struct SubjectRecord {
     pub updated_at: Timestamp,
     /// Increments on every change; updates name the revision they were computed from.
     pub revision: i64,
+    /// Under restriction of processing (Art. 18): readable only for `legal_claims` and `storage`.
+    pub restricted: bool,
     pub data_key: WrappedDataKey,
     /// Sorted by field name.
     pub values: Vec<StoredValue>,
@@ -127,9 +129,70 @@ pub struct TokenRecord {
     pub id: TokenId,
     pub name: String,
     pub hash: [u8; 32],
+    /// `break_glass` (the token `kluis init` prints), `service` (purposes only), or a staff role
+    /// name (`auditor`, …) whose permissions and purposes the token carries.
     pub role: String,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// The purposes the token is scoped to; `None` means the role's purposes.
+    pub purposes: Option<Vec<String>>,
+    /// Canonical CIDR entries; empty means any address.
+    pub allowed_ips: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A secret sealed (AES-256-GCM) under a key-encryption key of the keyring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    pub kek_version: u32,
+    pub sealed: Vec<u8>,
+}
+
+/// A personal staff account. Passwords are Argon2id PHC strings, TOTP seeds are sealed, the
+/// enrolment secret is a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: AccountId,
+    /// The login name: a handle (`[a-z0-9._-]`), unique.
+    pub username: String,
+    /// A role name (`admin`, `dpo`, `staff`, `accountant`, `auditor`).
+    pub role: String,
+    /// `None` until the person sets a password at enrolment.
+    pub password_hash: Option<String>,
+    /// `None` until enrolment.
+    pub totp_seed: Option<SealedSecret>,
+    /// When the first valid TOTP code was accepted: enrolment is complete.
+    pub totp_confirmed_at: Option<Timestamp>,
+    /// Canonical CIDR entries; empty means any address.
+    pub allowed_ips: Vec<String>,
+    /// Hash of the one-time enrolment secret, while enrolment is open.
+    pub enrolment_hash: Option<[u8; 32]>,
+    pub enrolment_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+    /// Increments on every update; [`Store::update_account`] names the revision it read.
+    pub revision: i64,
+}
+
+/// A console session, stored only as the hash of its cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub hash: [u8; 32],
+    pub account: AccountId,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// Absolute end, whatever the activity.
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Failed-login bookkeeping for one throttle key (an account name or a client address, hashed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Consecutive failures since the last success or reset.
+    pub failures: u32,
+    pub last_failure_at: Timestamp,
 }
 
 /// One stored audit event: its canonical bytes, which are the Merkle leaf `seq`.
@@ -202,12 +265,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The keyring, if the database has been initialised.
     fn keyring(&self) -> impl Future<Output = Result<Option<KeyringRecord>, StoreError>> + Send;
 
-    /// Stores the keyring of a fresh database together with its first token. Fails with
+    /// Stores the keyring of a fresh database together with its first token and, when given, its
+    /// first account with its recovery-code hashes, in one transaction. Fails with
     /// `AlreadyInitialised` if a keyring exists; then nothing changes.
     fn initialise(
         &self,
         keyring: &KeyringRecord,
         admin_token: &TokenRecord,
+        first_account: Option<(&AccountRecord, &[[u8; 32]])>,
         audit: &[AuditEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -338,6 +403,130 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Every register version, oldest first, without their sources.
     fn register_versions(&self) -> impl Future<Output = Result<Vec<RegisterVersionSummary>, StoreError>> + Send;
+
+    // -- Access control: tokens, accounts, sessions, login throttling, restriction -------------
+
+    /// Stores a new token. `Duplicate` if its id or hash exists.
+    fn create_token(
+        &self,
+        token: &TokenRecord,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every token (revoked ones too), oldest first.
+    fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
+
+    /// Revokes a token that exists and is not revoked yet, with the event `audit` builds from
+    /// whether it did. Returns whether it did.
+    fn revoke_token<F>(
+        &self,
+        id: TokenId,
+        now: Timestamp,
+        audit: F,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send
+    where
+        F: FnOnce(bool) -> AuditEvent + Send;
+
+    /// Creates an account with its recovery-code hashes. `Duplicate` if the id or the username
+    /// is taken; then nothing changes.
+    fn create_account(
+        &self,
+        account: &AccountRecord,
+        recovery_codes: &[[u8; 32]],
+        audit: &AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn account(&self, id: AccountId) -> impl Future<Output = Result<Option<AccountRecord>, StoreError>> + Send;
+
+    fn account_by_username(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<AccountRecord>, StoreError>> + Send;
+
+    /// The account whose open enrolment has this secret hash.
+    fn account_by_enrolment(
+        &self,
+        hash: &[u8; 32],
+    ) -> impl Future<Output = Result<Option<AccountRecord>, StoreError>> + Send;
+
+    /// Every account, by username.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<AccountRecord>, StoreError>> + Send;
+
+    /// Replaces an account's stored state if it is still at `account.revision` (the stored
+    /// revision becomes one more), and, when `recovery_codes` is given, replaces all its
+    /// recovery codes; appends `audit` in the same transaction. Returns false, changing nothing,
+    /// when the account is gone or was changed concurrently.
+    fn update_account(
+        &self,
+        account: &AccountRecord,
+        recovery_codes: Option<&[[u8; 32]]>,
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that TOTP time step `step` was used, only if it is later than every step used
+    /// before (atomic: of two concurrent logins with the same code one wins). Returns whether
+    /// it was recorded.
+    fn advance_totp_step(&self, id: AccountId, step: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Hashes of the account's unused recovery codes.
+    fn recovery_codes(&self, id: AccountId) -> impl Future<Output = Result<Vec<[u8; 32]>, StoreError>> + Send;
+
+    /// Marks an unused recovery code used. Returns false if it was not unused (atomic).
+    fn use_recovery_code(
+        &self,
+        id: AccountId,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a new session with the events (the successful login) in one transaction.
+    fn create_session(
+        &self,
+        session: &SessionRecord,
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn session(&self, hash: &[u8; 32]) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Sets a live session's `last_seen_at`.
+    fn touch_session(&self, hash: &[u8; 32], now: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes one live session with `audit`. Returns whether it was live.
+    fn revoke_session(
+        &self,
+        hash: &[u8; 32],
+        now: Timestamp,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes every live session of an account with `audit`. Returns how many.
+    fn revoke_sessions(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The failure count of a throttle key.
+    fn throttle(&self, key: &str) -> impl Future<Output = Result<Option<Throttle>, StoreError>> + Send;
+
+    /// Counts one more failure for `key` (atomically) and returns the new state.
+    fn throttle_failure(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Throttle, StoreError>> + Send;
+
+    /// Forgets the failures of `key` (after a successful login or an unlock).
+    fn throttle_reset(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sets or lifts the Art. 18 restriction of a subject with the event `audit` builds from
+    /// whether the subject exists. Returns whether it exists.
+    fn set_restricted<F>(
+        &self,
+        id: SubjectId,
+        restricted: bool,
+        now: Timestamp,
+        audit: F,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send
+    where
+        F: FnOnce(bool) -> AuditEvent + Send;
 
     /// Number of subjects, index entries and values held, for health output and tests.
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;

@@ -2,17 +2,21 @@
 //! decrypted and audited around the storage port. The HTTP server and the CLI both call it, so the
 //! rules hold whichever way data comes in.
 
+pub mod access;
 pub mod audit;
 mod keyring;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
 
+use kluis_crypto::password::Password;
 use kluis_crypto::{CryptoError, SecretKey, aad, open, seal, token_hash, unwrap_key, wrap_key};
+use kluis_domain::access::{CallerScope, Denied, FieldFilter, PurposePolicy, decide};
 use kluis_domain::audit::{Action, AuditContext, AuditEvent, Outcome};
 use kluis_domain::fields::{Catalogue, FieldValue, IndexName, ValidationErrors, ValueError, index_terms, lookup_term};
 use kluis_domain::time::Clock;
-use kluis_domain::{SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_domain::{AccountId, SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_register::{Diagnostic, Register};
 use kluis_store::{
     AuditLogRecord, IndexEntry, NewSubject, StoreError, StoredValue, SubjectChange, SubjectRecord, TokenRecord,
@@ -21,6 +25,10 @@ use kluis_store::{
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
+pub use access::{
+    AccountChange, AccountInfo, AuthError, AuthSettings, Caller, CallerKind, Enrolment, IssuedToken, LoginAttempt,
+    LoginSession, NewAccount, TokenInfo, TokenSpec,
+};
 pub use audit::{AuditFault, ConsistencyProof, InclusionProof, VerifyError, VerifyReport};
 pub use keyring::{Keyring, short_fingerprint};
 pub use kluis_crypto::note::{AuditSigningKey, AuditVerifyingKey};
@@ -38,12 +46,22 @@ pub enum VaultError {
     InvalidLookup(ValueError),
     #[error("the change names no field")]
     EmptyChange,
+    #[error("the call names no purpose")]
+    MissingPurpose,
     #[error("subject {0} not found")]
     NotFound(SubjectId),
     #[error("subject {0} was changed concurrently; retry")]
     Conflict(SubjectId),
-    #[error("missing, unknown or revoked token")]
+    #[error("missing or unknown credentials")]
     Unauthorized,
+    #[error("{0}")]
+    Auth(AuthError),
+    /// Purpose limitation refused the call (unknown purpose, role or token scope, Art. 18).
+    #[error("{0}")]
+    Denied(Denied),
+    /// The call writes fields its purpose does not cover.
+    #[error("the purpose `{purpose}` does not cover the field(s) {}", .fields.join(", "))]
+    FieldsNotCovered { purpose: String, fields: Vec<String> },
     #[error(
         "the root key does not match this database (database expects fingerprint {expected}…, the configured key has {given}…); refusing to start"
     )]
@@ -97,31 +115,38 @@ impl std::fmt::Debug for Plaintext {
     }
 }
 
-/// A decrypted subject.
+/// A decrypted subject, as far as the purpose of the call shows it.
 #[derive(Debug)]
 pub struct Subject {
     pub id: SubjectId,
     pub kind: SubjectKind,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    /// Field name to value, sorted by field name.
+    /// Field name to value, sorted by field name: only fields the purpose covers.
     pub values: BTreeMap<String, Plaintext>,
+    /// Fields the subject has values for that the purpose does not cover (named, not shown).
+    pub withheld: Vec<String>,
+    /// Under restriction of processing (Art. 18).
+    pub restricted: bool,
 }
 
-/// The authenticated caller of an API request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub token: TokenId,
-    pub name: String,
-    pub role: String,
-}
-
-/// A freshly issued token: the secret is shown once and never stored.
+/// The first staff account `kluis init` creates.
 #[derive(Debug)]
-pub struct IssuedToken {
-    pub id: TokenId,
-    pub secret: Zeroizing<String>,
+pub struct FirstAdmin {
+    pub username: String,
+    pub password: Password,
 }
+
+/// What a fresh database hands out once: the break-glass token and the first admin's
+/// enrolment (TOTP URI and recovery codes), if one was created.
+#[derive(Debug)]
+pub struct Initialised {
+    pub break_glass: IssuedToken,
+    pub admin: Option<Enrolment>,
+}
+
+/// The break-glass token works from the machine itself only.
+pub const BREAK_GLASS_ALLOWED_IPS: [&str; 2] = ["127.0.0.0/8", "::1/128"];
 
 /// The vault over a store `S`.
 pub struct Vault<S: Store> {
@@ -130,6 +155,11 @@ pub struct Vault<S: Store> {
     audit: Arc<audit::AuditSigner>,
     catalogue: Arc<Catalogue>,
     clock: Arc<dyn Clock>,
+    /// The register version the policy comes from (0: built-in) and the policy.
+    policy: Arc<RwLock<(u64, Arc<PurposePolicy>)>>,
+    /// Bounds concurrent Argon2id computations (each takes 19 MiB and a core for a while).
+    hash_pool: Arc<tokio::sync::Semaphore>,
+    auth: Arc<AuthSettings>,
 }
 
 impl<S: Store> Clone for Vault<S> {
@@ -140,6 +170,9 @@ impl<S: Store> Clone for Vault<S> {
             audit: Arc::clone(&self.audit),
             catalogue: Arc::clone(&self.catalogue),
             clock: Arc::clone(&self.clock),
+            policy: Arc::clone(&self.policy),
+            hash_pool: Arc::clone(&self.hash_pool),
+            auth: Arc::clone(&self.auth),
         }
     }
 }
@@ -151,6 +184,15 @@ impl<S: Store> std::fmt::Debug for Vault<S> {
             .field("keyring", &self.keyring)
             .finish_non_exhaustive()
     }
+}
+
+fn hash_pool() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    Arc::new(tokio::sync::Semaphore::new(cores.max(2)))
+}
+
+fn builtin_policy() -> Arc<RwLock<(u64, Arc<PurposePolicy>)>> {
+    Arc::new(RwLock::new((0, Arc::new(PurposePolicy::builtin()))))
 }
 
 fn categories_of<'a>(catalogue: &'a Catalogue, fields: &[&str]) -> Vec<&'a str> {
@@ -168,9 +210,7 @@ impl<S: Store> Vault<S> {
         Self::initialise_with(store, root, AuditSigningKey::generate()?, catalogue, clock).await
     }
 
-    /// Initialises a fresh database: key hierarchy, the audit log's identity (a new origin and the
-    /// public half of `audit_key`), and the first admin token, whose secret is returned once.
-    /// Fails with `AlreadyInitialised` (changing nothing) on an initialised store.
+    /// [`Vault::initialise_with`] without a first account: returns the break-glass token.
     pub async fn initialise_with(
         store: S,
         root: &SecretKey,
@@ -178,6 +218,23 @@ impl<S: Store> Vault<S> {
         catalogue: Catalogue,
         clock: Arc<dyn Clock>,
     ) -> Result<(Self, IssuedToken), VaultError> {
+        let (vault, init) = Self::initialise_full(store, root, audit_key, catalogue, clock, None).await?;
+        Ok((vault, init.break_glass))
+    }
+
+    /// Initialises a fresh database: key hierarchy, the audit log's identity (a new origin and the
+    /// public half of `audit_key`), the break-glass token (loopback only; secret returned once),
+    /// and, when given, the first admin account (its TOTP URI and recovery codes returned once),
+    /// all in one transaction. Fails with `AlreadyInitialised` (changing nothing) on an
+    /// initialised store.
+    pub async fn initialise_full(
+        store: S,
+        root: &SecretKey,
+        audit_key: AuditSigningKey,
+        catalogue: Catalogue,
+        clock: Arc<dyn Clock>,
+        first_admin: Option<FirstAdmin>,
+    ) -> Result<(Self, Initialised), VaultError> {
         if store.keyring().await?.is_some() {
             return Err(VaultError::AlreadyInitialised);
         }
@@ -189,26 +246,49 @@ impl<S: Store> Vault<S> {
         let secret = kluis_crypto::random_token()?;
         let token = TokenRecord {
             id: TokenId::generate(),
-            name: "admin (created by kluis init)".to_owned(),
+            name: "break-glass (created by kluis init)".to_owned(),
             hash: token_hash(&secret),
-            role: "admin".to_owned(),
+            role: access::BREAK_GLASS.to_owned(),
             created_at: now,
             revoked_at: None,
+            purposes: None,
+            allowed_ips: BREAK_GLASS_ALLOWED_IPS.iter().map(|s| (*s).to_owned()).collect(),
+            expires_at: None,
         };
         let ctx = AuditContext::system();
-        let events = [
+        let mut events = vec![
             ctx.event(now, Action::KeyringInit, None, &[], &[], Outcome::Success),
             ctx.event(now, Action::TokenCreate, None, &[], &[], Outcome::Success),
         ];
-        store.initialise(&record, &token, &events).await?;
         let vault = Vault {
             store,
             keyring: Arc::new(keyring),
             audit: Arc::new(audit::AuditSigner { origin, verifying, signing: Some(audit_key) }),
             catalogue: Arc::new(catalogue),
             clock,
+            policy: builtin_policy(),
+            hash_pool: hash_pool(),
+            auth: Arc::new(AuthSettings::default()),
         };
-        Ok((vault, IssuedToken { id: token.id, secret }))
+        let mut admin = None;
+        let mut account = None;
+        if let Some(first) = first_admin {
+            let (record, enrolment, hashes) = vault.first_admin_record(first).await?;
+            let target = kluis_domain::audit::Actor::Account(record.id);
+            events.push(ctx.event(now, Action::AccountCreate, None, &[], &[], Outcome::Success).with_target(&target));
+            account = Some((record, hashes));
+            admin = Some(enrolment);
+        }
+        let first = account.as_ref().map(|(r, h)| (r, h.as_slice()));
+        vault.store.initialise(&record, &token, first, &events).await?;
+        Ok((vault, Initialised { break_glass: IssuedToken { id: token.id, secret }, admin }))
+    }
+
+    /// Replaces the authentication settings (durations, lock thresholds).
+    #[must_use]
+    pub fn with_auth_settings(mut self, settings: AuthSettings) -> Self {
+        self.auth = Arc::new(settings);
+        self
     }
 
     /// Opens an initialised database, refusing a root key that does not match it. Attach the
@@ -224,7 +304,18 @@ impl<S: Store> Vault<S> {
         let verifying = AuditVerifyingKey::from_bytes(&record.audit.public_key)
             .map_err(|_| VaultError::KeyringCorrupt("audit public key".into()))?;
         let audit = audit::AuditSigner { origin: record.audit.origin.clone(), verifying, signing: None };
-        Ok(Vault { store, keyring: Arc::new(keyring), audit: Arc::new(audit), catalogue: Arc::new(catalogue), clock })
+        let vault = Vault {
+            store,
+            keyring: Arc::new(keyring),
+            audit: Arc::new(audit),
+            catalogue: Arc::new(catalogue),
+            clock,
+            policy: builtin_policy(),
+            hash_pool: hash_pool(),
+            auth: Arc::new(AuthSettings::default()),
+        };
+        vault.refresh_policy().await?;
+        Ok(vault)
     }
 
     pub fn store(&self) -> &S {
@@ -233,16 +324,6 @@ impl<S: Store> Vault<S> {
 
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
-    }
-
-    /// Resolves a bearer token to its caller.
-    pub async fn authenticate(&self, token: &str) -> Result<Caller, VaultError> {
-        let hash = token_hash(token);
-        let record = self.store.token_by_hash(&hash).await?.ok_or(VaultError::Unauthorized)?;
-        if !kluis_crypto::ct_eq(&record.hash, &hash) || record.revoked_at.is_some() {
-            return Err(VaultError::Unauthorized);
-        }
-        Ok(Caller { token: record.id, name: record.name, role: record.role })
     }
 
     fn digest(&self, index: IndexName, term: &[u8]) -> Result<IndexEntry, VaultError> {
@@ -278,11 +359,18 @@ impl<S: Store> Vault<S> {
             .map_err(|_| integrity())
     }
 
-    /// Decrypts a record. Any failed authentication is an integrity error, never data.
-    fn decrypt(&self, record: &SubjectRecord) -> Result<Subject, VaultError> {
+    /// Decrypts the fields of a record that `filter` shows (all with `None`); the others are
+    /// named in `withheld` and never decrypted. Any failed authentication is an integrity error,
+    /// never data.
+    fn decrypt(&self, record: &SubjectRecord, filter: Option<&FieldFilter>) -> Result<Subject, VaultError> {
         let dek = self.unwrap_data_key(record.id, &record.data_key)?;
         let mut values = BTreeMap::new();
+        let mut withheld = Vec::new();
         for stored in &record.values {
+            if filter.is_some_and(|f| !f.is_allowed(&stored.field)) {
+                withheld.push(stored.field.clone());
+                continue;
+            }
             let integrity = || VaultError::Integrity { subject: record.id, field: Some(stored.field.clone()) };
             if stored.key_version != record.data_key.key_version {
                 return Err(integrity());
@@ -299,7 +387,22 @@ impl<S: Store> Vault<S> {
             created_at: record.created_at,
             updated_at: record.updated_at,
             values,
+            withheld,
+            restricted: record.restricted,
         })
+    }
+
+    /// A restricted subject as a caller without an exempt purpose sees it: no values.
+    fn restricted_view(record: &SubjectRecord) -> Subject {
+        Subject {
+            id: record.id,
+            kind: record.kind,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+            values: BTreeMap::new(),
+            withheld: record.values.iter().map(|v| v.field.clone()).collect(),
+            restricted: true,
+        }
     }
 
     /// Records an integrity failure in the audit log (best effort: the caller already fails).
@@ -315,8 +418,13 @@ impl<S: Store> Vault<S> {
         }
     }
 
-    async fn decrypt_reporting(&self, ctx: &AuditContext, record: &SubjectRecord) -> Result<Subject, VaultError> {
-        match self.decrypt(record) {
+    async fn decrypt_reporting(
+        &self,
+        ctx: &AuditContext,
+        record: &SubjectRecord,
+        filter: Option<&FieldFilter>,
+    ) -> Result<Subject, VaultError> {
+        match self.decrypt(record, filter) {
             Ok(s) => Ok(s),
             Err(e) => {
                 self.report_integrity(ctx, &e).await;
@@ -325,18 +433,75 @@ impl<S: Store> Vault<S> {
         }
     }
 
+    /// The purpose of a call, decided for the caller before any data is touched (the subject's
+    /// restriction is checked once the record is read). A refusal is audited with its reason.
+    async fn decide_call(
+        &self,
+        ctx: &AuditContext,
+        scope: &CallerScope,
+        action: Action,
+        subject: Option<SubjectId>,
+    ) -> Result<FieldFilter, VaultError> {
+        let purpose = ctx.purpose.as_ref().ok_or(VaultError::MissingPurpose)?;
+        match decide(&self.policy(), scope, purpose, &self.catalogue, false) {
+            Ok(filter) => Ok(filter),
+            Err(denied) => {
+                self.audit_denied(ctx, action, subject, denied.code()).await;
+                Err(VaultError::Denied(denied))
+            }
+        }
+    }
+
+    async fn audit_denied(&self, ctx: &AuditContext, action: Action, subject: Option<SubjectId>, reason: &'static str) {
+        let event = ctx.event(self.clock.now(), action, subject, &[], &[], Outcome::Denied).with_reason(reason);
+        if let Err(e) = self.store.append_audit(&[event]).await {
+            tracing::error!(error = %e, "could not audit a refused call");
+        }
+    }
+
+    /// Refuses fields the purpose does not cover (audited).
+    async fn require_covered(
+        &self,
+        ctx: &AuditContext,
+        filter: &FieldFilter,
+        action: Action,
+        subject: Option<SubjectId>,
+        fields: &[&str],
+    ) -> Result<(), VaultError> {
+        let mut outside: Vec<String> =
+            fields.iter().filter(|f| !filter.is_allowed(f)).map(|f| (*f).to_owned()).collect();
+        if outside.is_empty() {
+            return Ok(());
+        }
+        outside.sort();
+        outside.dedup();
+        self.audit_denied(ctx, action, subject, "field_not_allowed").await;
+        let purpose = ctx.purpose.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        Err(VaultError::FieldsNotCovered { purpose, fields: outside })
+    }
+
+    /// The scope of the local operator (the CLI, which holds the root key): every purpose the
+    /// policy defines. Field filtering by purpose still applies.
+    pub fn operator_scope(&self) -> CallerScope {
+        CallerScope::token(self.policy().purposes().cloned().collect::<Vec<_>>())
+    }
+
     /// Creates a subject from raw field values. All validation errors are reported together and
-    /// nothing is stored unless every value is valid.
+    /// nothing is stored unless every value is valid and the purpose covers every field.
     pub async fn create_subject(
         &self,
         ctx: &AuditContext,
+        scope: &CallerScope,
         kind: SubjectKind,
         input: &[(String, String)],
     ) -> Result<SubjectId, VaultError> {
+        let filter = self.decide_call(ctx, scope, Action::SubjectCreate, None).await?;
         let parsed = self
             .catalogue
             .parse_values(input.iter().map(|(f, v)| (f.as_str(), v.as_str())))
             .map_err(VaultError::Validation)?;
+        let fields: Vec<&str> = parsed.iter().map(|(def, _)| def.name).collect();
+        self.require_covered(ctx, &filter, Action::SubjectCreate, None, &fields).await?;
         let id = SubjectId::generate();
         let now = self.clock.now();
         let dek = SecretKey::generate()?;
@@ -353,7 +518,6 @@ impl<S: Store> Vault<S> {
             values.push(Self::seal_value(id, &dek, FIRST_DATA_KEY_VERSION, def.name, value.as_str())?);
         }
         let index = self.index_entries(parsed.iter().map(|(def, value)| (def.name, value)))?;
-        let fields: Vec<&str> = parsed.iter().map(|(def, _)| def.name).collect();
         let event = ctx.event(
             now,
             Action::SubjectCreate,
@@ -367,42 +531,80 @@ impl<S: Store> Vault<S> {
         Ok(id)
     }
 
+    /// The event of a read of `record` under `filter`: the fields shown, or a refusal because of
+    /// restriction (Art. 18). Returns whether the record may be shown.
     fn read_event(
         &self,
         ctx: &AuditContext,
         action: Action,
-        id: SubjectId,
-        record: Option<&SubjectRecord>,
-    ) -> AuditEvent {
+        filter: &FieldFilter,
+        record: &SubjectRecord,
+    ) -> (AuditEvent, bool) {
         let now = self.clock.now();
-        match record {
-            Some(r) => {
-                let fields: Vec<&str> = r.values.iter().map(|v| v.field.as_str()).collect();
-                ctx.event(now, action, Some(id), &fields, &categories_of(&self.catalogue, &fields), Outcome::Success)
-            }
-            None => ctx.event(now, action, Some(id), &[], &[], Outcome::NotFound),
+        if record.restricted && !restriction_exempt(ctx) {
+            let event = ctx
+                .event(now, action, Some(record.id), &[], &[], Outcome::Denied)
+                .with_reason(Denied::Restricted { purpose: unknown_or(ctx) }.code());
+            return (event, false);
         }
+        let fields: Vec<&str> =
+            record.values.iter().map(|v| v.field.as_str()).filter(|f| filter.is_allowed(f)).collect();
+        let event = ctx.event(
+            now,
+            action,
+            Some(record.id),
+            &fields,
+            &categories_of(&self.catalogue, &fields),
+            Outcome::Success,
+        );
+        (event, true)
     }
 
-    /// Reads and decrypts one subject; the read is audited before the data is returned.
-    pub async fn get_subject(&self, ctx: &AuditContext, id: SubjectId) -> Result<Subject, VaultError> {
+    /// Reads and decrypts one subject, as far as the purpose shows it; the read is audited
+    /// before the data is returned. A restricted subject (Art. 18) is refused unless the purpose
+    /// is `legal_claims` or `storage`.
+    pub async fn get_subject(
+        &self,
+        ctx: &AuditContext,
+        scope: &CallerScope,
+        id: SubjectId,
+    ) -> Result<Subject, VaultError> {
+        let filter = self.decide_call(ctx, scope, Action::SubjectRead, Some(id)).await?;
+        let mut shown = false;
         let record = self
             .store
-            .read_subject(id, |r| self.read_event(ctx, Action::SubjectRead, id, r))
+            .read_subject(id, |r| match r {
+                Some(r) => {
+                    let (event, ok) = self.read_event(ctx, Action::SubjectRead, &filter, r);
+                    shown = ok;
+                    event
+                }
+                None => ctx.event(self.clock.now(), Action::SubjectRead, Some(id), &[], &[], Outcome::NotFound),
+            })
             .await?
             .ok_or(VaultError::NotFound(id))?;
-        self.decrypt_reporting(ctx, &record).await
+        if !shown {
+            return Err(VaultError::Denied(Denied::Restricted { purpose: unknown_or(ctx) }));
+        }
+        self.decrypt_reporting(ctx, &record, Some(&filter)).await
     }
 
-    /// Finds subjects by an indexed field (`raw` holds one value, or postcode and house number).
+    /// Finds subjects by an indexed field (`raw` holds one value, or postcode and house number);
+    /// the purpose must cover the looked-up fields. Restricted subjects are listed without values
+    /// unless the purpose is exempt.
     pub async fn find_subjects(
         &self,
         ctx: &AuditContext,
+        scope: &CallerScope,
         index: IndexName,
         raw: &[&str],
     ) -> Result<Vec<Subject>, VaultError> {
+        let filter = self.decide_call(ctx, scope, Action::SubjectFind, None).await?;
+        // Searching by a value is processing it: the purpose must cover the looked-up fields.
+        self.require_covered(ctx, &filter, Action::SubjectFind, None, index.fields()).await?;
         let term = lookup_term(&self.catalogue, index, raw).map_err(VaultError::InvalidLookup)?;
         let entry = self.digest(index, &term)?;
+        let mut shown = Vec::new();
         let records = self
             .store
             .find_subjects(&entry, |records| {
@@ -417,25 +619,40 @@ impl<S: Store> Vault<S> {
                         Outcome::NotFound,
                     )]
                 } else {
-                    records.iter().map(|r| self.read_event(ctx, Action::SubjectFind, r.id, Some(r))).collect()
+                    records
+                        .iter()
+                        .map(|r| {
+                            let (event, ok) = self.read_event(ctx, Action::SubjectFind, &filter, r);
+                            shown.push(ok);
+                            event
+                        })
+                        .collect()
                 }
             })
             .await?;
         let mut subjects = Vec::with_capacity(records.len());
-        for record in &records {
-            subjects.push(self.decrypt_reporting(ctx, record).await?);
+        for (record, ok) in records.iter().zip(shown) {
+            if ok {
+                subjects.push(self.decrypt_reporting(ctx, record, Some(&filter)).await?);
+            } else {
+                subjects.push(Self::restricted_view(record));
+            }
         }
         Ok(subjects)
     }
 
     /// Sets (`Some`) or removes (`None`) field values. Validation covers every value before
-    /// anything is written; index entries are recomputed from the resulting set of values.
+    /// anything is written; the purpose must cover every field named; a restricted subject is
+    /// changed only for an exempt purpose. Index entries are recomputed from the resulting set
+    /// of values.
     pub async fn update_subject(
         &self,
         ctx: &AuditContext,
+        scope: &CallerScope,
         id: SubjectId,
         changes: &[(String, Option<String>)],
     ) -> Result<(), VaultError> {
+        let filter = self.decide_call(ctx, scope, Action::SubjectUpdate, Some(id)).await?;
         if changes.is_empty() {
             return Err(VaultError::EmptyChange);
         }
@@ -458,9 +675,17 @@ impl<S: Store> Vault<S> {
             errors.sort_by(|a, b| a.field.cmp(&b.field));
             return Err(VaultError::Validation(ValidationErrors(errors)));
         }
+        let mut fields: Vec<&str> = changes.iter().map(|(f, _)| f.as_str()).collect();
+        fields.sort_unstable();
+        self.require_covered(ctx, &filter, Action::SubjectUpdate, Some(id), &fields).await?;
 
         let record = self.store.load_subject(id).await?.ok_or(VaultError::NotFound(id))?;
-        let current = self.decrypt_reporting(ctx, &record).await?;
+        if record.restricted && !restriction_exempt(ctx) {
+            let denied = Denied::Restricted { purpose: unknown_or(ctx) };
+            self.audit_denied(ctx, Action::SubjectUpdate, Some(id), denied.code()).await;
+            return Err(VaultError::Denied(denied));
+        }
+        let current = self.decrypt_reporting(ctx, &record, None).await?;
         let dek = self.unwrap_data_key(id, &record.data_key)?;
         let key_version = record.data_key.key_version;
 
@@ -482,8 +707,6 @@ impl<S: Store> Vault<S> {
             after.remove(*field);
         }
         let index = self.index_entries(after.iter().map(|(f, v)| (f.as_str(), v)))?;
-        let mut fields: Vec<&str> = changes.iter().map(|(f, _)| f.as_str()).collect();
-        fields.sort_unstable();
         let event = ctx.event(
             self.clock.now(),
             Action::SubjectUpdate,
@@ -505,8 +728,17 @@ impl<S: Store> Vault<S> {
     }
 
     /// Erases a subject (Art. 17): destroys its wrapped data key, values and index entries and
-    /// records the erasure in the ledger.
-    pub async fn erase_subject(&self, ctx: &AuditContext, id: SubjectId) -> Result<(), VaultError> {
+    /// records the erasure in the ledger. The purpose must cover every field of the catalogue
+    /// (erasure destroys them all).
+    pub async fn erase_subject(
+        &self,
+        ctx: &AuditContext,
+        scope: &CallerScope,
+        id: SubjectId,
+    ) -> Result<(), VaultError> {
+        let filter = self.decide_call(ctx, scope, Action::SubjectErase, Some(id)).await?;
+        let withheld: Vec<&str> = filter.withheld.clone();
+        self.require_covered(ctx, &filter, Action::SubjectErase, Some(id), &withheld).await?;
         let now = self.clock.now();
         let existed = self
             .store
@@ -517,6 +749,30 @@ impl<S: Store> Vault<S> {
             .await?;
         if existed { Ok(()) } else { Err(VaultError::NotFound(id)) }
     }
+
+    /// Sets or lifts the Art. 18 restriction of a subject (audited). The caller's permission to
+    /// handle requests is checked by the caller of this method.
+    pub async fn set_restricted(&self, ctx: &AuditContext, id: SubjectId, restricted: bool) -> Result<(), VaultError> {
+        let now = self.clock.now();
+        let reason = if restricted { "restricted" } else { "lifted" };
+        let existed = self
+            .store
+            .set_restricted(id, restricted, now, |existed| {
+                let outcome = if existed { Outcome::Success } else { Outcome::NotFound };
+                ctx.event(now, Action::SubjectRestrict, Some(id), &[], &[], outcome).with_reason(reason)
+            })
+            .await?;
+        if existed { Ok(()) } else { Err(VaultError::NotFound(id)) }
+    }
+}
+
+/// Whether the call's purpose may read a restricted subject (Art. 18(2)).
+fn restriction_exempt(ctx: &AuditContext) -> bool {
+    ctx.purpose.as_ref().is_some_and(|p| kluis_domain::access::RESTRICTION_EXEMPT_PURPOSES.contains(&p.as_str()))
+}
+
+fn unknown_or(ctx: &AuditContext) -> kluis_domain::Purpose {
+    ctx.purpose.clone().unwrap_or_else(|| kluis_domain::Purpose::parse("none").expect("a valid purpose key"))
 }
 
 /// The register as code: immutable, hashed, audited versions of the TOML source.
@@ -526,7 +782,8 @@ impl<S: Store> Vault<S> {
     /// returns that version and records nothing. With problems, returns them all
     /// (`VaultError::Register`) and stores nothing.
     pub async fn load_register(&self, ctx: &AuditContext, text: &str) -> Result<StoredRegisterVersion, VaultError> {
-        kluis_register::check(text).map_err(VaultError::Register)?;
+        let register = kluis_register::check(text).map_err(VaultError::Register)?;
+        access::policy_from_register(&register)?;
         let sha256: [u8; 32] = sha2::Sha256::digest(text.as_bytes()).into();
         let now = self.clock.now();
         let stored = self
@@ -535,6 +792,7 @@ impl<S: Store> Vault<S> {
                 ctx.event(now, Action::RegisterLoad, None, &[], &[], Outcome::Success).with_register(version, &sha256)
             })
             .await?;
+        self.refresh_policy().await?;
         Ok(stored)
     }
 
@@ -581,28 +839,105 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a
 pub trait VaultService: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     fn catalogue(&self) -> &Catalogue;
+    fn policy(&self) -> Arc<PurposePolicy>;
     fn ping(&self) -> BoxFuture<'_, Result<(), VaultError>>;
-    fn authenticate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, VaultError>>;
+
+    // Authentication and accounts.
+    fn authenticate_token<'a>(
+        &'a self,
+        token: &'a str,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Caller, VaultError>>;
+    fn authenticate_session<'a>(
+        &'a self,
+        secret: &'a str,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Caller, VaultError>>;
+    fn login(
+        &self,
+        client: Option<IpAddr>,
+        request_id: Option<String>,
+        attempt: LoginAttempt,
+    ) -> BoxFuture<'_, Result<LoginSession, VaultError>>;
+    fn logout<'a>(&'a self, ctx: &'a AuditContext, secret: &'a str) -> BoxFuture<'a, Result<(), VaultError>>;
+    fn enrol<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        secret: &'a str,
+        password: Password,
+    ) -> BoxFuture<'a, Result<Enrolment, VaultError>>;
+    fn create_account<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        username: &'a str,
+        role: &'a str,
+        allowed_ips: &'a [String],
+    ) -> BoxFuture<'a, Result<NewAccount, VaultError>>;
+    fn accounts(&self) -> BoxFuture<'_, Result<Vec<AccountInfo>, VaultError>>;
+    fn account(&self, id: AccountId) -> BoxFuture<'_, Result<AccountInfo, VaultError>>;
+    fn update_account<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: AccountId,
+        change: &'a AccountChange,
+    ) -> BoxFuture<'a, Result<AccountInfo, VaultError>>;
+    fn unlock_account<'a>(&'a self, ctx: &'a AuditContext, id: AccountId) -> BoxFuture<'a, Result<(), VaultError>>;
+    fn revoke_sessions<'a>(&'a self, ctx: &'a AuditContext, id: AccountId) -> BoxFuture<'a, Result<u64, VaultError>>;
+    fn reset_enrolment<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: AccountId,
+    ) -> BoxFuture<'a, Result<NewAccount, VaultError>>;
+    fn create_token<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        spec: &'a TokenSpec,
+    ) -> BoxFuture<'a, Result<IssuedToken, VaultError>>;
+    fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenInfo>, VaultError>>;
+    fn revoke_token<'a>(&'a self, ctx: &'a AuditContext, id: TokenId) -> BoxFuture<'a, Result<(), VaultError>>;
+
+    // Personal data.
     fn create_subject<'a>(
         &'a self,
         ctx: &'a AuditContext,
+        scope: &'a CallerScope,
         kind: SubjectKind,
         input: &'a [(String, String)],
     ) -> BoxFuture<'a, Result<SubjectId, VaultError>>;
-    fn get_subject<'a>(&'a self, ctx: &'a AuditContext, id: SubjectId) -> BoxFuture<'a, Result<Subject, VaultError>>;
+    fn get_subject<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        scope: &'a CallerScope,
+        id: SubjectId,
+    ) -> BoxFuture<'a, Result<Subject, VaultError>>;
     fn find_subjects<'a>(
         &'a self,
         ctx: &'a AuditContext,
+        scope: &'a CallerScope,
         index: IndexName,
         raw: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Subject>, VaultError>>;
     fn update_subject<'a>(
         &'a self,
         ctx: &'a AuditContext,
+        scope: &'a CallerScope,
         id: SubjectId,
         changes: &'a [(String, Option<String>)],
     ) -> BoxFuture<'a, Result<(), VaultError>>;
-    fn erase_subject<'a>(&'a self, ctx: &'a AuditContext, id: SubjectId) -> BoxFuture<'a, Result<(), VaultError>>;
+    fn erase_subject<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        scope: &'a CallerScope,
+        id: SubjectId,
+    ) -> BoxFuture<'a, Result<(), VaultError>>;
+    fn set_restricted<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: SubjectId,
+        restricted: bool,
+    ) -> BoxFuture<'a, Result<(), VaultError>>;
+
+    // Audit log.
     /// The verifier key of the audit log in Go note format.
     fn audit_verifier_string(&self) -> String;
     fn audit_size(&self) -> BoxFuture<'_, Result<u64, VaultError>>;
@@ -611,6 +946,8 @@ pub trait VaultService: Send + Sync + 'static {
     fn inclusion_proof(&self, index: u64, size: Option<u64>) -> BoxFuture<'_, Result<InclusionProof, VaultError>>;
     fn consistency_proof(&self, from: u64, to: Option<u64>) -> BoxFuture<'_, Result<ConsistencyProof, VaultError>>;
     fn audit_events(&self, from: u64, limit: u32) -> BoxFuture<'_, Result<Vec<StoredAuditEvent>, VaultError>>;
+
+    // Register.
     fn load_register<'a>(
         &'a self,
         ctx: &'a AuditContext,
@@ -619,6 +956,7 @@ pub trait VaultService: Send + Sync + 'static {
     fn register_version(&self, version: u64) -> BoxFuture<'_, Result<Option<StoredRegisterVersion>, VaultError>>;
     fn register_versions(&self) -> BoxFuture<'_, Result<Vec<RegisterVersionSummary>, VaultError>>;
     fn current_register(&self) -> BoxFuture<'_, Result<Option<(StoredRegisterVersion, Register)>, VaultError>>;
+    fn refresh_policy(&self) -> BoxFuture<'_, Result<u64, VaultError>>;
 }
 
 impl<S: Store> VaultService for Vault<S> {
@@ -628,41 +966,144 @@ impl<S: Store> VaultService for Vault<S> {
     fn catalogue(&self) -> &Catalogue {
         &self.catalogue
     }
+    fn policy(&self) -> Arc<PurposePolicy> {
+        Vault::policy(self)
+    }
     fn ping(&self) -> BoxFuture<'_, Result<(), VaultError>> {
         Box::pin(async move { Ok(self.store.ping().await?) })
     }
-    fn authenticate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, VaultError>> {
-        Box::pin(Vault::authenticate(self, token))
+    fn authenticate_token<'a>(
+        &'a self,
+        token: &'a str,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Caller, VaultError>> {
+        Box::pin(Vault::authenticate_token(self, token, client))
+    }
+    fn authenticate_session<'a>(
+        &'a self,
+        secret: &'a str,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Caller, VaultError>> {
+        Box::pin(Vault::authenticate_session(self, secret, client))
+    }
+    fn login(
+        &self,
+        client: Option<IpAddr>,
+        request_id: Option<String>,
+        attempt: LoginAttempt,
+    ) -> BoxFuture<'_, Result<LoginSession, VaultError>> {
+        Box::pin(Vault::login(self, client, request_id, attempt))
+    }
+    fn logout<'a>(&'a self, ctx: &'a AuditContext, secret: &'a str) -> BoxFuture<'a, Result<(), VaultError>> {
+        Box::pin(Vault::logout(self, ctx, secret))
+    }
+    fn enrol<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        secret: &'a str,
+        password: Password,
+    ) -> BoxFuture<'a, Result<Enrolment, VaultError>> {
+        Box::pin(Vault::enrol(self, ctx, secret, password))
+    }
+    fn create_account<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        username: &'a str,
+        role: &'a str,
+        allowed_ips: &'a [String],
+    ) -> BoxFuture<'a, Result<NewAccount, VaultError>> {
+        Box::pin(Vault::create_account(self, ctx, username, role, allowed_ips))
+    }
+    fn accounts(&self) -> BoxFuture<'_, Result<Vec<AccountInfo>, VaultError>> {
+        Box::pin(Vault::accounts(self))
+    }
+    fn account(&self, id: AccountId) -> BoxFuture<'_, Result<AccountInfo, VaultError>> {
+        Box::pin(Vault::account(self, id))
+    }
+    fn update_account<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: AccountId,
+        change: &'a AccountChange,
+    ) -> BoxFuture<'a, Result<AccountInfo, VaultError>> {
+        Box::pin(Vault::update_account(self, ctx, id, change))
+    }
+    fn unlock_account<'a>(&'a self, ctx: &'a AuditContext, id: AccountId) -> BoxFuture<'a, Result<(), VaultError>> {
+        Box::pin(Vault::unlock_account(self, ctx, id))
+    }
+    fn revoke_sessions<'a>(&'a self, ctx: &'a AuditContext, id: AccountId) -> BoxFuture<'a, Result<u64, VaultError>> {
+        Box::pin(Vault::revoke_sessions(self, ctx, id))
+    }
+    fn reset_enrolment<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: AccountId,
+    ) -> BoxFuture<'a, Result<NewAccount, VaultError>> {
+        Box::pin(Vault::reset_enrolment(self, ctx, id))
+    }
+    fn create_token<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        spec: &'a TokenSpec,
+    ) -> BoxFuture<'a, Result<IssuedToken, VaultError>> {
+        Box::pin(Vault::create_token(self, ctx, spec))
+    }
+    fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenInfo>, VaultError>> {
+        Box::pin(Vault::tokens(self))
+    }
+    fn revoke_token<'a>(&'a self, ctx: &'a AuditContext, id: TokenId) -> BoxFuture<'a, Result<(), VaultError>> {
+        Box::pin(Vault::revoke_token(self, ctx, id))
     }
     fn create_subject<'a>(
         &'a self,
         ctx: &'a AuditContext,
+        scope: &'a CallerScope,
         kind: SubjectKind,
         input: &'a [(String, String)],
     ) -> BoxFuture<'a, Result<SubjectId, VaultError>> {
-        Box::pin(Vault::create_subject(self, ctx, kind, input))
+        Box::pin(Vault::create_subject(self, ctx, scope, kind, input))
     }
-    fn get_subject<'a>(&'a self, ctx: &'a AuditContext, id: SubjectId) -> BoxFuture<'a, Result<Subject, VaultError>> {
-        Box::pin(Vault::get_subject(self, ctx, id))
+    fn get_subject<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        scope: &'a CallerScope,
+        id: SubjectId,
+    ) -> BoxFuture<'a, Result<Subject, VaultError>> {
+        Box::pin(Vault::get_subject(self, ctx, scope, id))
     }
     fn find_subjects<'a>(
         &'a self,
         ctx: &'a AuditContext,
+        scope: &'a CallerScope,
         index: IndexName,
         raw: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Subject>, VaultError>> {
-        Box::pin(Vault::find_subjects(self, ctx, index, raw))
+        Box::pin(Vault::find_subjects(self, ctx, scope, index, raw))
     }
     fn update_subject<'a>(
         &'a self,
         ctx: &'a AuditContext,
+        scope: &'a CallerScope,
         id: SubjectId,
         changes: &'a [(String, Option<String>)],
     ) -> BoxFuture<'a, Result<(), VaultError>> {
-        Box::pin(Vault::update_subject(self, ctx, id, changes))
+        Box::pin(Vault::update_subject(self, ctx, scope, id, changes))
     }
-    fn erase_subject<'a>(&'a self, ctx: &'a AuditContext, id: SubjectId) -> BoxFuture<'a, Result<(), VaultError>> {
-        Box::pin(Vault::erase_subject(self, ctx, id))
+    fn erase_subject<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        scope: &'a CallerScope,
+        id: SubjectId,
+    ) -> BoxFuture<'a, Result<(), VaultError>> {
+        Box::pin(Vault::erase_subject(self, ctx, scope, id))
+    }
+    fn set_restricted<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: SubjectId,
+        restricted: bool,
+    ) -> BoxFuture<'a, Result<(), VaultError>> {
+        Box::pin(Vault::set_restricted(self, ctx, id, restricted))
     }
     fn audit_verifier_string(&self) -> String {
         Vault::audit_verifier_string(self)
@@ -700,5 +1141,8 @@ impl<S: Store> VaultService for Vault<S> {
     }
     fn current_register(&self) -> BoxFuture<'_, Result<Option<(StoredRegisterVersion, Register)>, VaultError>> {
         Box::pin(Vault::current_register(self))
+    }
+    fn refresh_policy(&self) -> BoxFuture<'_, Result<u64, VaultError>> {
+        Box::pin(Vault::refresh_policy(self))
     }
 }

@@ -16,6 +16,8 @@ use std::time::Duration;
 use kluis_crypto::SecretKey;
 use kluis_crypto::merkle::{self, Hash, NodeId, TreeBuilder};
 use kluis_crypto::note::verify_checkpoint;
+use kluis_domain::Purpose;
+use kluis_domain::access::{CallerScope, PurposePolicy};
 use kluis_domain::audit::{Action, Actor, AuditContext, AuditEvent, Outcome};
 use kluis_domain::fields::{Catalogue, IndexName};
 use kluis_domain::time::SystemClock;
@@ -889,10 +891,14 @@ async fn failing_audit_append_rolls_back(backend: Backend) {
         return;
     };
     let b = f.name();
-    let ctx = AuditContext { actor: Actor::Cli("tester".to_owned()), ..AuditContext::system() };
+    let ctx = AuditContext {
+        actor: Actor::Cli("tester".to_owned()),
+        purpose: Some(Purpose::parse("storage").expect("purpose")),
+        ..AuditContext::system()
+    };
     let jan = input(&[("email", "jan.fault@example.nl"), ("last_name", "Jansen"), ("city", "Utrecht")]);
-    let id = f.vault.create_subject(&ctx, SubjectKind::Customer, &jan).await.expect("create");
-    let before_subject = f.vault.get_subject(&ctx, id).await.expect("read");
+    let id = f.vault.create_subject(&ctx, &scope(), SubjectKind::Customer, &jan).await.expect("create");
+    let before_subject = f.vault.get_subject(&ctx, &scope(), id).await.expect("read");
     f.vault.checkpoint_now().await.expect("checkpoint");
 
     // The events table (the first insert) and the nodes table (after the events are written).
@@ -903,19 +909,19 @@ async fn failing_audit_append_rolls_back(backend: Backend) {
         break_inserts(&f, table).await;
 
         let piet = input(&[("email", "piet.fault@example.org"), ("last_name", "Pietersen")]);
-        let created = f.vault.create_subject(&ctx, SubjectKind::Customer, &piet).await;
+        let created = f.vault.create_subject(&ctx, &scope(), SubjectKind::Customer, &piet).await;
         assert!(matches!(created, Err(VaultError::Store(_))), "{b}/{table}: create: {created:?}");
-        let updated = f.vault.update_subject(&ctx, id, &[("city".into(), Some("Delft".into()))]).await;
+        let updated = f.vault.update_subject(&ctx, &scope(), id, &[("city".into(), Some("Delft".into()))]).await;
         assert!(matches!(updated, Err(VaultError::Store(_))), "{b}/{table}: update: {updated:?}");
-        let removed = f.vault.update_subject(&ctx, id, &[("city".into(), None)]).await;
+        let removed = f.vault.update_subject(&ctx, &scope(), id, &[("city".into(), None)]).await;
         assert!(matches!(removed, Err(VaultError::Store(_))), "{b}/{table}: remove a value: {removed:?}");
-        let erased = f.vault.erase_subject(&ctx, id).await;
+        let erased = f.vault.erase_subject(&ctx, &scope(), id).await;
         assert!(matches!(erased, Err(VaultError::Store(_))), "{b}/{table}: erase: {erased:?}");
-        let read = f.vault.get_subject(&ctx, id).await;
+        let read = f.vault.get_subject(&ctx, &scope(), id).await;
         assert!(matches!(read, Err(VaultError::Store(_))), "{b}/{table}: a read that cannot be audited: {read:?}");
-        let found = f.vault.find_subjects(&ctx, IndexName::Email, &["jan.fault@example.nl"]).await;
+        let found = f.vault.find_subjects(&ctx, &scope(), IndexName::Email, &["jan.fault@example.nl"]).await;
         assert!(matches!(found, Err(VaultError::Store(_))), "{b}/{table}: an unaudited find: {found:?}");
-        let message = format!("{:?}", f.vault.create_subject(&ctx, SubjectKind::Customer, &piet).await);
+        let message = format!("{:?}", f.vault.create_subject(&ctx, &scope(), SubjectKind::Customer, &piet).await);
         assert!(message.contains("injected audit failure"), "{b}/{table}: the trigger caused it: {message}");
         assert!(!message.contains("piet.fault"), "{b}/{table}: the error holds no personal data: {message}");
 
@@ -926,9 +932,10 @@ async fn failing_audit_append_rolls_back(backend: Backend) {
         assert!(!f.store().is_erased(id).await.expect("erasure ledger"), "{b}/{table}: not in the erasure ledger");
 
         repair_inserts(&f, table).await;
-        let after = f.vault.get_subject(&ctx, id).await.expect("read after repair");
+        let after = f.vault.get_subject(&ctx, &scope(), id).await.expect("read after repair");
         assert_eq!(plain(&after), plain(&before_subject), "{b}/{table}: the subject is unchanged");
-        let found = f.vault.find_subjects(&ctx, IndexName::Email, &["piet.fault@example.org"]).await.expect("find");
+        let found =
+            f.vault.find_subjects(&ctx, &scope(), IndexName::Email, &["piet.fault@example.org"]).await.expect("find");
         assert!(found.is_empty(), "{b}/{table}: piet was never stored");
         let report = f.assert_ok(&format!("after the {table} failure")).await;
         assert!(report.events > size, "{b}/{table}: the reads after the repair are logged");
@@ -1004,4 +1011,9 @@ async fn checkpointer_signs_by_time(backend: Backend) {
     task.abort();
     let report = f.assert_ok("after the checkpointer").await;
     assert_eq!(report.checkpoints, 2, "{b}");
+}
+
+/// Every purpose of the built-in policy; with the purpose `storage` every field is shown.
+fn scope() -> CallerScope {
+    CallerScope::token(PurposePolicy::builtin().purposes().cloned().collect::<Vec<_>>())
 }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kluis_crypto::SecretKey;
+use kluis_domain::Purpose;
+use kluis_domain::access::{CallerScope, PurposePolicy};
 use kluis_domain::audit::{Actor, AuditContext};
 use kluis_domain::fields::{Catalogue, IndexName, ValueErrorCode};
 use kluis_domain::time::SystemClock;
@@ -80,7 +82,11 @@ async fn fixture(backend: Backend) -> Option<Fixture> {
 }
 
 fn ctx() -> AuditContext {
-    AuditContext { actor: Actor::Cli("tester".to_owned()), ..AuditContext::system() }
+    AuditContext {
+        actor: Actor::Cli("tester".to_owned()),
+        purpose: Some(Purpose::parse("storage").expect("purpose")),
+        ..AuditContext::system()
+    }
 }
 
 fn input(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -132,15 +138,15 @@ fn plain(subject: &Subject) -> BTreeMap<String, String> {
 }
 
 async fn create(f: &Fixture, values: &[(String, String)]) -> SubjectId {
-    f.vault.create_subject(&ctx(), SubjectKind::Customer, values).await.expect("create subject")
+    f.vault.create_subject(&ctx(), &scope(), SubjectKind::Customer, values).await.expect("create subject")
 }
 
 async fn get(f: &Fixture, id: SubjectId) -> Result<BTreeMap<String, String>, VaultError> {
-    f.vault.get_subject(&ctx(), id).await.map(|s| plain(&s))
+    f.vault.get_subject(&ctx(), &scope(), id).await.map(|s| plain(&s))
 }
 
 async fn find_ids(f: &Fixture, index: IndexName, raw: &[&str]) -> Result<Vec<SubjectId>, VaultError> {
-    f.vault.find_subjects(&ctx(), index, raw).await.map(|found| found.iter().map(|s| s.id).collect())
+    f.vault.find_subjects(&ctx(), &scope(), index, raw).await.map(|found| found.iter().map(|s| s.id).collect())
 }
 
 async fn counts(f: &Fixture) -> Counts {
@@ -239,12 +245,12 @@ async fn integrity_events(f: &Fixture, id: SubjectId) -> usize {
 async fn assert_integrity(f: &Fixture, id: SubjectId, index: IndexName, raw: &[&str], what: &str) {
     let b = f.name();
     let before = integrity_events(f, id).await;
-    match f.vault.get_subject(&ctx(), id).await {
+    match f.vault.get_subject(&ctx(), &scope(), id).await {
         Err(VaultError::Integrity { subject, .. }) if subject == id => {}
         Err(other) => panic!("{b}: {what}: get gave {other:?}, want Integrity"),
         Ok(_) => panic!("{b}: {what}: get returned data from a tampered record"),
     }
-    match f.vault.find_subjects(&ctx(), index, raw).await {
+    match f.vault.find_subjects(&ctx(), &scope(), index, raw).await {
         Err(e @ VaultError::Integrity { subject, .. }) if subject == id => {
             let text = format!("{e} {e:?}");
             assert!(!text.contains("jan@") && !text.contains("Jansen"), "{b}: {what}: error leaks data: {text}");
@@ -267,7 +273,7 @@ async fn round_trip_and_find(backend: Backend) {
     let b = f.name();
     let id = create(&f, &jan()).await;
     let other = create(&f, &piet()).await;
-    let subject = f.vault.get_subject(&ctx(), id).await.expect("get");
+    let subject = f.vault.get_subject(&ctx(), &scope(), id).await.expect("get");
     assert_eq!((subject.id, subject.kind), (id, SubjectKind::Customer), "{b}: id and kind");
     assert_eq!(plain(&subject), jan_normalised(), "{b}: values are stored normalised");
 
@@ -300,7 +306,7 @@ async fn round_trip_and_find(backend: Backend) {
     assert!(matches!(bad, Err(VaultError::InvalidLookup(_))), "{b}: compound lookup needs two parts: {bad:?}");
     let bad = find_ids(&f, IndexName::Email, &["not an address"]).await;
     assert!(matches!(bad, Err(VaultError::InvalidLookup(_))), "{b}: invalid lookup value: {bad:?}");
-    let missing = f.vault.get_subject(&ctx(), SubjectId::generate()).await;
+    let missing = f.vault.get_subject(&ctx(), &scope(), SubjectId::generate()).await;
     assert!(matches!(missing, Err(VaultError::NotFound(_))), "{b}: unknown id: {missing:?}");
 }
 
@@ -317,7 +323,7 @@ async fn compound_index_follows_update(backend: Backend) {
         ("email".to_owned(), None),
         ("city".to_owned(), Some("Utrecht".to_owned())),
     ];
-    f.vault.update_subject(&ctx(), id, &changes).await.expect("update");
+    f.vault.update_subject(&ctx(), &scope(), id, &changes).await.expect("update");
 
     let mut want = jan_normalised();
     want.insert("house_number".into(), "14".into());
@@ -331,14 +337,14 @@ async fn compound_index_follows_update(backend: Backend) {
     assert_eq!(find_ids(&f, IndexName::Phone, &["0612345678"]).await.expect("find"), vec![id], "{b}: phone kept");
 
     // Removing one part of the compound removes the compound entry.
-    f.vault.update_subject(&ctx(), id, &[("postcode".to_owned(), None)]).await.expect("update");
+    f.vault.update_subject(&ctx(), &scope(), id, &[("postcode".to_owned(), None)]).await.expect("update");
     assert!(find_ids(&f, pc, &["1234AB", "14"]).await.expect("find").is_empty(), "{b}: compound needs both");
     // phone, iban, customer_number remain.
     assert_eq!(counts(&f).await.index_entries, 3, "{b}: index entries match the remaining values");
 
-    let empty = f.vault.update_subject(&ctx(), id, &[]).await;
+    let empty = f.vault.update_subject(&ctx(), &scope(), id, &[]).await;
     assert!(matches!(empty, Err(VaultError::EmptyChange)), "{b}: empty change: {empty:?}");
-    let unknown = f.vault.update_subject(&ctx(), SubjectId::generate(), &changes).await;
+    let unknown = f.vault.update_subject(&ctx(), &scope(), SubjectId::generate(), &changes).await;
     assert!(matches!(unknown, Err(VaultError::NotFound(_))), "{b}: unknown subject: {unknown:?}");
 }
 
@@ -358,7 +364,7 @@ async fn flipped_ciphertext_bytes_are_detected(backend: Backend) {
             let mut tampered = original.clone();
             tampered[i] ^= mask;
             set_ciphertext(f.pool(), id, "email", &tampered).await;
-            let got = f.vault.get_subject(&ctx(), id).await;
+            let got = f.vault.get_subject(&ctx(), &scope(), id).await;
             assert!(
                 matches!(&got, Err(VaultError::Integrity { subject, field: Some(field) }) if *subject == id && field == "email"),
                 "{b}: byte {i} ^ {mask:#04x}: get gave {got:?}"
@@ -472,7 +478,7 @@ async fn erasure_removes_every_row(backend: Backend) {
     assert_eq!(rows_for(pool, "subject_values", "subject_id", id).await, 7, "{b}: values before");
     assert_eq!(rows_for(pool, "blind_index", "subject_id", id).await, 5, "{b}: index entries before");
 
-    f.vault.erase_subject(&ctx(), id).await.expect("erase");
+    f.vault.erase_subject(&ctx(), &scope(), id).await.expect("erase");
     for (table, column) in [("subjects", "id"), ("subject_values", "subject_id"), ("blind_index", "subject_id")] {
         assert_eq!(rows_for(pool, table, column, id).await, 0, "{b}: {table} still holds the subject");
     }
@@ -481,11 +487,11 @@ async fn erasure_removes_every_row(backend: Backend) {
     assert!(find_ids(&f, IndexName::Email, &["jan@example.nl"]).await.expect("find").is_empty(), "{b}: not found");
     let pc = find_ids(&f, IndexName::PostcodeHouseNumber, &["1234AB", "12"]).await.expect("find");
     assert!(pc.is_empty(), "{b}: not found by postcode");
-    let got = f.vault.get_subject(&ctx(), id).await;
+    let got = f.vault.get_subject(&ctx(), &scope(), id).await;
     assert!(matches!(got, Err(VaultError::NotFound(i)) if i == id), "{b}: get after erasure: {got:?}");
-    let again = f.vault.erase_subject(&ctx(), id).await;
+    let again = f.vault.erase_subject(&ctx(), &scope(), id).await;
     assert!(matches!(again, Err(VaultError::NotFound(_))), "{b}: second erasure: {again:?}");
-    let update = f.vault.update_subject(&ctx(), id, &[("city".into(), Some("Delft".into()))]).await;
+    let update = f.vault.update_subject(&ctx(), &scope(), id, &[("city".into(), Some("Delft".into()))]).await;
     assert!(matches!(update, Err(VaultError::NotFound(_))), "{b}: update after erasure: {update:?}");
     assert_eq!(rows_for(pool, "subjects", "id", id).await, 0, "{b}: nothing resurrected");
 
@@ -516,9 +522,9 @@ async fn root_key_is_checked(backend: Backend) {
     let reopened = Vault::open(f.db.store.clone(), &f.root, catalogue(), Arc::new(SystemClock))
         .await
         .unwrap_or_else(|e| panic!("{b}: right root key: {e}"));
-    let subject = reopened.get_subject(&ctx(), id).await.expect("read with the reopened vault");
+    let subject = reopened.get_subject(&ctx(), &scope(), id).await.expect("read with the reopened vault");
     assert_eq!(plain(&subject), jan_normalised(), "{b}: the reopened vault decrypts");
-    let found = reopened.find_subjects(&ctx(), IndexName::Email, &["jan@example.nl"]).await.expect("find");
+    let found = reopened.find_subjects(&ctx(), &scope(), IndexName::Email, &["jan@example.nl"]).await.expect("find");
     assert_eq!(found.len(), 1, "{b}: the reopened vault derives the same blind-index keys");
 
     let again = Vault::initialise(f.db.store.clone(), &f.root, catalogue(), Arc::new(SystemClock)).await;
@@ -554,7 +560,7 @@ async fn invalid_input_changes_nothing(backend: Backend) {
         ("gender".to_owned(), ValueErrorCode::FieldDisabled),
         ("iban".to_owned(), ValueErrorCode::InvalidIban),
     ];
-    match f.vault.create_subject(&ctx(), SubjectKind::Customer, &bad).await {
+    match f.vault.create_subject(&ctx(), &scope(), SubjectKind::Customer, &bad).await {
         Err(VaultError::Validation(errors)) => {
             let got: Vec<(String, ValueErrorCode)> = errors.0.iter().map(|e| (e.field.clone(), e.code)).collect();
             assert_eq!(got, want, "{b}: every error reported, sorted by field");
@@ -565,14 +571,14 @@ async fn invalid_input_changes_nothing(backend: Backend) {
     }
 
     let changes: Vec<(String, Option<String>)> = bad.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
-    match f.vault.update_subject(&ctx(), id, &changes).await {
+    match f.vault.update_subject(&ctx(), &scope(), id, &changes).await {
         Err(VaultError::Validation(errors)) => {
             assert_eq!(errors.0.len(), 5, "{b}: update reports all: {errors:?}");
         }
         other => panic!("{b}: update with invalid values: {other:?}"),
     }
     let removal = vec![("bsn".to_owned(), None), ("email".to_owned(), None)];
-    let result = f.vault.update_subject(&ctx(), id, &removal).await;
+    let result = f.vault.update_subject(&ctx(), &scope(), id, &removal).await;
     assert!(matches!(result, Err(VaultError::Validation(_))), "{b}: removing a forbidden field: {result:?}");
 
     assert_eq!(counts(&f).await, before, "{b}: invalid input changed the store");
@@ -635,12 +641,12 @@ async fn no_plaintext_at_rest(backend: Backend) {
         vec![id],
         "{b}: by email"
     );
-    f.vault.update_subject(&ctx(), id, &[("city".into(), Some(city.clone()))]).await.expect("update");
+    f.vault.update_subject(&ctx(), &scope(), id, &[("city".into(), Some(city.clone()))]).await.expect("update");
     let gone = create(&f, &input(&[("email", &erased_email)])).await;
     // Crypto-shredding: after erasure neither the wrapped data key nor the ciphertext of the
     // erased subject may remain anywhere at rest.
     let shredded = [wrapped_key(f.pool(), gone).await, ciphertext(f.pool(), gone, "email").await];
-    f.vault.erase_subject(&ctx(), gone).await.expect("erase");
+    f.vault.erase_subject(&ctx(), &scope(), gone).await.expect("erase");
     assert!(get(&f, id).await.expect("get")["city"] == city, "{b}: updated value readable");
 
     // Positive controls: the scan sees stored rows (subject ids are stored as text) and raw
@@ -684,21 +690,22 @@ async fn no_plaintext_at_rest(backend: Backend) {
     }
 }
 
-/// The issued admin token authenticates; anything else is `Unauthorized`.
+/// The issued break-glass token authenticates from loopback; anything else is `Unauthorized`.
 async fn authenticate_checks_the_token(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
     };
     let b = f.name();
-    let caller = f.vault.authenticate(f.token.secret.as_str()).await.expect("the issued token works");
-    assert_eq!((caller.token, caller.role.as_str()), (f.token.id, "admin"), "{b}: caller");
+    let local = Some(std::net::IpAddr::from([127, 0, 0, 1]));
+    let caller = f.vault.authenticate_token(f.token.secret.as_str(), local).await.expect("the issued token works");
+    assert_eq!((caller.token, caller.kind), (Some(f.token.id), kluis_vault::CallerKind::BreakGlass), "{b}: caller");
 
     let mut wrong = f.token.secret.as_str().to_owned();
     let last = wrong.pop().expect("non-empty token");
     wrong.push(if last == 'A' { 'B' } else { 'A' });
     let other = kluis_crypto::random_token().expect("token");
     for token in [wrong.as_str(), other.as_str(), "", "kluis_", &format!("{} ", f.token.secret.as_str())] {
-        let result = f.vault.authenticate(token).await;
+        let result = f.vault.authenticate_token(token, local).await;
         assert!(matches!(result, Err(VaultError::Unauthorized)), "{b}: token {token:?} must be refused: {result:?}");
     }
 }
@@ -720,7 +727,7 @@ async fn concurrent_updates_keep_index_consistent(backend: Backend) {
             .map(|email| {
                 let vault = f.vault.clone();
                 let change = vec![("email".to_owned(), Some(email.clone()))];
-                tokio::spawn(async move { vault.update_subject(&ctx(), id, &change).await })
+                tokio::spawn(async move { vault.update_subject(&ctx(), &scope(), id, &change).await })
             })
             .collect();
         let mut won = Vec::new();
@@ -770,15 +777,15 @@ async fn audit_failure_fails_closed(backend: Backend) {
     };
 
     block(true).await;
-    let created = f.vault.create_subject(&ctx(), SubjectKind::Customer, &piet()).await;
+    let created = f.vault.create_subject(&ctx(), &scope(), SubjectKind::Customer, &piet()).await;
     assert!(matches!(created, Err(VaultError::Store(_))), "{b}: create without audit: {created:?}");
-    let read = f.vault.get_subject(&ctx(), id).await;
+    let read = f.vault.get_subject(&ctx(), &scope(), id).await;
     assert!(read.is_err(), "{b}: a read that cannot be audited must not return data");
-    let found = f.vault.find_subjects(&ctx(), IndexName::Email, &["jan@example.nl"]).await;
+    let found = f.vault.find_subjects(&ctx(), &scope(), IndexName::Email, &["jan@example.nl"]).await;
     assert!(found.is_err(), "{b}: a find that cannot be audited must not return data");
-    let updated = f.vault.update_subject(&ctx(), id, &[("city".into(), Some("Delft".into()))]).await;
+    let updated = f.vault.update_subject(&ctx(), &scope(), id, &[("city".into(), Some("Delft".into()))]).await;
     assert!(matches!(updated, Err(VaultError::Store(_))), "{b}: update without audit: {updated:?}");
-    let erased = f.vault.erase_subject(&ctx(), id).await;
+    let erased = f.vault.erase_subject(&ctx(), &scope(), id).await;
     assert!(matches!(erased, Err(VaultError::Store(_))), "{b}: erase without audit: {erased:?}");
     block(false).await;
 
@@ -788,9 +795,9 @@ async fn audit_failure_fails_closed(backend: Backend) {
 
     // A dropped audit table is the bluntest failure; the write must still roll back.
     sqlx::query("DROP TABLE audit_events").execute(f.pool()).await.expect("drop the audit table");
-    let created = f.vault.create_subject(&ctx(), SubjectKind::Customer, &piet()).await;
+    let created = f.vault.create_subject(&ctx(), &scope(), SubjectKind::Customer, &piet()).await;
     assert!(created.is_err(), "{b}: create without an audit table: {created:?}");
-    let erased = f.vault.erase_subject(&ctx(), id).await;
+    let erased = f.vault.erase_subject(&ctx(), &scope(), id).await;
     assert!(erased.is_err(), "{b}: erase without an audit table: {erased:?}");
     for (table, want) in [("subjects", before.subjects), ("subject_values", before.values), ("erasures", 0)] {
         let n: i64 = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
@@ -800,4 +807,9 @@ async fn audit_failure_fails_closed(backend: Backend) {
             .expect("count rows");
         assert_eq!(n, want, "{b}: {table} changed without an audit table");
     }
+}
+
+/// Every purpose of the built-in policy; with the purpose `storage` every field is shown.
+fn scope() -> CallerScope {
+    CallerScope::token(PurposePolicy::builtin().purposes().cloned().collect::<Vec<_>>())
 }

@@ -49,14 +49,10 @@ pub fn fails(o: &Output, needle: &str) {
     assert!(stderr(o).contains(needle), "stderr should name {needle:?}:\n{}", stderr(o));
 }
 
-/// The admin token `kluis init` (or a first `kluis serve`) prints.
+/// The first `kluis_…` token a command printed: the break-glass token of `kluis init` (or a first
+/// `kluis serve`), or the token of `kluis token create`.
 pub fn token_of(init_stdout: &str) -> String {
-    init_stdout
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("kluis_"))
-        .expect("init prints the admin token")
-        .to_owned()
+    init_stdout.lines().map(str::trim).find(|l| l.starts_with("kluis_")).expect("a kluis_… token is printed").to_owned()
 }
 
 /// A running `kluis serve`, killed and reaped on drop.
@@ -75,16 +71,33 @@ impl Drop for Server {
 }
 
 /// Starts `cmd serve` on a free loopback port and waits until it listens.
+pub fn start(cmd: Command) -> Server {
+    start_serving(cmd, &[], "kluis listening on http://")
+}
+
+/// Starts `cmd serve --tls-cert CERT --tls-key KEY` on a free loopback port and waits until it
+/// listens on HTTPS.
+pub fn start_https(cmd: Command, cert: &Path, key: &Path) -> Server {
+    let args =
+        [std::ffi::OsStr::new("--tls-cert"), cert.as_os_str(), std::ffi::OsStr::new("--tls-key"), key.as_os_str()];
+    start_serving(cmd, &args, "kluis listening on https://")
+}
+
 #[allow(clippy::zombie_processes)] // the child is waited for by `Server::drop`, or killed below
-pub fn start(mut cmd: Command) -> Server {
-    let mut child =
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+fn start_serving(mut cmd: Command, extra: &[&std::ffi::OsStr], listening: &str) -> Server {
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let reader = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     for line in reader.lines() {
         let line = line.unwrap();
-        if let Some(addr) = line.strip_prefix("kluis listening on http://") {
+        if let Some(addr) = line.strip_prefix(listening) {
             return Server { child, addr: addr.to_owned(), stdout: lines };
         }
         lines.push(line);
@@ -101,4 +114,23 @@ pub fn http_get(addr: &str, path: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+/// Purposes of the application token the tests use for personal-data calls over HTTP.
+pub const TEST_TOKEN_PURPOSES: &str = "service_delivery,support,storage,erasure_request";
+
+/// Creates an application token with `kluis token create --name tests --purposes …` on the data
+/// directory `data_dir` (and PostgreSQL `database_url`) and returns the printed `kluis_…` token.
+/// The break-glass token `init` prints never sees personal data; this one may.
+#[track_caller]
+pub fn app_token(data_dir: &Path, database_url: Option<&str>) -> String {
+    let out = run(kluis(data_dir, database_url).args([
+        "token",
+        "create",
+        "--name",
+        "tests",
+        "--purposes",
+        TEST_TOKEN_PURPOSES,
+    ]));
+    token_of(&ok(&out))
 }

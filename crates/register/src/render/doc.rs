@@ -155,8 +155,9 @@ fn md_block(out: &mut String, block: &Block, prefix: &str) {
 // ---------------------------------------------------------------------------------------------
 // HTML
 
-/// The only styling: one inline `<style>` element, so a strict CSP can allow it by hash.
-pub(crate) const CSS: &str = "body{font-family:system-ui,-apple-system,\"Segoe UI\",sans-serif;line-height:1.55;\
+/// The only styling: one inline `<style>` element, so a strict CSP can allow it by hash
+/// (the server's `style-src 'sha256-…'`, computed from this text).
+pub const CSS: &str = "body{font-family:system-ui,-apple-system,\"Segoe UI\",sans-serif;line-height:1.55;\
 color:#1b1b1b;background:#fff;max-width:46rem;margin:0 auto;padding:1.5rem 1rem 4rem}\
 h1{font-size:1.8rem;line-height:1.2}h2{margin-top:2.2rem;border-bottom:1px solid #ccc;padding-bottom:.2rem}\
 h3{margin-top:1.6rem}a{color:#0b57a4}dl{margin:.5rem 0}dt{font-weight:600;margin-top:.6rem}\

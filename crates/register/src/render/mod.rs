@@ -13,6 +13,7 @@ mod words;
 use std::fmt;
 use std::str::FromStr;
 
+pub use doc::CSS as HTML_STYLE;
 pub use ropa::ropa;
 pub use statement::statement;
 

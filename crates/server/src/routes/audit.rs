@@ -1,6 +1,7 @@
 //! `/api/v1/audit`: the tamper-evident audit log for auditors: signed checkpoints, inclusion and
-//! consistency proofs (RFC 9162), and the events themselves. Admin token for now; the auditor role
-//! comes with access control. Hashes are standard base64, as in the signed notes.
+//! consistency proofs (RFC 9162), and the events themselves. Needs the permission `read_audit`
+//! (roles dpo and auditor, and the break-glass token). Hashes are standard base64, as in the
+//! signed notes.
 
 use axum::Json;
 use axum::extract::State;
@@ -15,23 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppQuery, Authenticated};
+use kluis_domain::access::Permission;
 
 fn b64(hash: &[u8]) -> String {
     STANDARD.encode(hash)
-}
-
-fn require_admin(caller: &Authenticated) -> Result<(), ApiError> {
-    if caller.0.role == "admin" {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            "this endpoint needs the admin role",
-            "dit adres vereist de rol admin",
-        ))
-    }
 }
 
 /// A signed checkpoint.
@@ -68,7 +56,7 @@ fn wants_text(headers: &HeaderMap) -> bool {
     responses(
         (status = 200, description = "the latest checkpoint", body = CheckpointBody),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission read_audit", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no checkpoint signed yet", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -78,7 +66,7 @@ pub async fn latest_checkpoint(
     caller: Authenticated,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    require_admin(&caller)?;
+    caller.require(Permission::ReadAudit)?;
     let Some(checkpoint) = state.vault.latest_checkpoint().await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -102,7 +90,7 @@ pub async fn latest_checkpoint(
     responses(
         (status = 201, description = "signed (or the existing checkpoint of this size)", body = CheckpointBody),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission read_audit", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "no audit signing key loaded", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -111,7 +99,7 @@ pub async fn sign_checkpoint(
     State(state): State<AppState>,
     caller: Authenticated,
 ) -> Result<(StatusCode, Json<CheckpointBody>), ApiError> {
-    require_admin(&caller)?;
+    caller.require(Permission::ReadAudit)?;
     let checkpoint = state.vault.checkpoint_now().await?;
     Ok((StatusCode::CREATED, Json(CheckpointBody::from(checkpoint))))
 }
@@ -146,7 +134,7 @@ pub struct InclusionBody {
         (status = 200, description = "the proof", body = InclusionBody),
         (status = 400, description = "index or size out of range", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission read_audit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -155,7 +143,7 @@ pub async fn inclusion_proof(
     caller: Authenticated,
     AppQuery(q): AppQuery<InclusionQuery>,
 ) -> Result<Json<InclusionBody>, ApiError> {
-    require_admin(&caller)?;
+    caller.require(Permission::ReadAudit)?;
     let p = state.vault.inclusion_proof(q.index, q.size).await?;
     Ok(Json(InclusionBody {
         index: p.index,
@@ -195,7 +183,7 @@ pub struct ConsistencyBody {
         (status = 200, description = "the proof", body = ConsistencyBody),
         (status = 400, description = "sizes out of range or out of order", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission read_audit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -204,7 +192,7 @@ pub async fn consistency_proof(
     caller: Authenticated,
     AppQuery(q): AppQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyBody>, ApiError> {
-    require_admin(&caller)?;
+    caller.require(Permission::ReadAudit)?;
     let p = state.vault.consistency_proof(q.from, q.to).await?;
     Ok(Json(ConsistencyBody {
         from: p.from,
@@ -252,7 +240,7 @@ pub struct EventList {
         (status = 200, description = "events", body = EventList),
         (status = 400, description = "invalid range", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission read_audit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -261,7 +249,7 @@ pub async fn list_events(
     caller: Authenticated,
     AppQuery(q): AppQuery<EventsQuery>,
 ) -> Result<Json<EventList>, ApiError> {
-    require_admin(&caller)?;
+    caller.require(Permission::ReadAudit)?;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {
         return Err(ApiError::invalid_query("limit is 1 to 1000", "limit is 1 tot en met 1000"));
@@ -294,11 +282,11 @@ pub struct PublicKeyBody {
     responses(
         (status = 200, description = "the verifier key", body = PublicKeyBody),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission read_audit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn public_key(State(state): State<AppState>, caller: Authenticated) -> Result<Json<PublicKeyBody>, ApiError> {
-    require_admin(&caller)?;
+    caller.require(Permission::ReadAudit)?;
     Ok(Json(PublicKeyBody { verifier: state.vault.audit_verifier_string() }))
 }

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kluis_domain::access::Permission;
 use kluis_domain::fields::IndexName;
 use kluis_domain::{SubjectId, SubjectKind, Timestamp};
 use kluis_vault::Subject;
@@ -16,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Access, AppJson, AppQuery};
+use crate::extract::{Access, AppJson, AppQuery, Authenticated};
 
 /// Body of `POST /api/v1/subjects`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,8 +53,13 @@ pub struct SubjectBody {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
-    /// Field name to normalised value.
+    /// Field name to normalised value: only fields the purpose of the call covers.
     pub values: BTreeMap<String, String>,
+    /// Fields the subject has values for that the purpose does not cover: named, not shown.
+    pub withheld: Vec<String>,
+    /// Under restriction of processing (GDPR Art. 18): values are shown only for the purposes
+    /// `legal_claims` and `storage`.
+    pub restricted: bool,
 }
 
 /// Result of a lookup.
@@ -89,6 +95,8 @@ impl From<Subject> for SubjectBody {
             created_at: rfc3339(s.created_at),
             updated_at: rfc3339(s.updated_at),
             values: s.values.iter().map(|(k, v)| (k.clone(), v.as_str().to_owned())).collect(),
+            withheld: s.withheld,
+            restricted: s.restricted,
         }
     }
 }
@@ -114,6 +122,7 @@ fn no_store(mut response: Response) -> Response {
         (status = 201, description = "created", body = Created),
         (status = 400, description = "malformed JSON, missing purpose", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "purpose not allowed for the caller, fields outside the purpose, or the subject is restricted (Art. 18)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid values (each field error has a code)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -125,7 +134,7 @@ pub async fn create_subject(
     AppJson(body): AppJson<CreateSubject>,
 ) -> Result<Response, ApiError> {
     let input: Vec<(String, String)> = body.values.into_iter().collect();
-    let id = state.vault.create_subject(&access.audit, body.kind.unwrap_or_default(), &input).await?;
+    let id = state.vault.create_subject(&access.audit, &access.scope, body.kind.unwrap_or_default(), &input).await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/subjects/{id}")) {
         headers.insert(header::LOCATION, location);
@@ -146,6 +155,7 @@ pub async fn create_subject(
         (status = 200, description = "the subject", body = SubjectBody),
         (status = 400, description = "invalid id or purpose", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "purpose not allowed for the caller, fields outside the purpose, or the subject is restricted (Art. 18)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such subject", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "integrity error: stored data was tampered with", body = Problem, content_type = "application/problem+json"),
     ),
@@ -157,7 +167,7 @@ pub async fn get_subject(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let subject = state.vault.get_subject(&access.audit, id).await?;
+    let subject = state.vault.get_subject(&access.audit, &access.scope, id).await?;
     Ok(no_store(Json(SubjectBody::from(subject)).into_response()))
 }
 
@@ -175,6 +185,7 @@ pub async fn get_subject(
         (status = 204, description = "changed"),
         (status = 400, description = "malformed JSON, invalid id or purpose", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "purpose not allowed for the caller, fields outside the purpose, or the subject is restricted (Art. 18)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such subject", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "changed concurrently", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid values", body = Problem, content_type = "application/problem+json"),
@@ -189,7 +200,7 @@ pub async fn change_subject(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     let changes: Vec<(String, Option<String>)> = body.values.into_iter().collect();
-    state.vault.update_subject(&access.audit, id, &changes).await?;
+    state.vault.update_subject(&access.audit, &access.scope, id, &changes).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -206,6 +217,7 @@ pub async fn change_subject(
         (status = 204, description = "erased"),
         (status = 400, description = "invalid id or purpose", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "purpose not allowed for the caller, fields outside the purpose, or the subject is restricted (Art. 18)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such subject", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -216,7 +228,7 @@ pub async fn erase_subject(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    state.vault.erase_subject(&access.audit, id).await?;
+    state.vault.erase_subject(&access.audit, &access.scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -261,6 +273,7 @@ fn lookup(query: &FindQuery) -> Result<(IndexName, Vec<&str>), ApiError> {
         (status = 200, description = "matching subjects (possibly none)", body = SubjectList),
         (status = 400, description = "no, several or an invalid lookup key", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "purpose not allowed for the caller, fields outside the purpose, or the subject is restricted (Art. 18)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -270,7 +283,45 @@ pub async fn find_subjects(
     AppQuery(query): AppQuery<FindQuery>,
 ) -> Result<Response, ApiError> {
     let (index, raw) = lookup(&query)?;
-    let subjects = state.vault.find_subjects(&access.audit, index, &raw).await?;
+    let subjects = state.vault.find_subjects(&access.audit, &access.scope, index, &raw).await?;
     let body = SubjectList { subjects: subjects.into_iter().map(SubjectBody::from).collect() };
     Ok(no_store(Json(body).into_response()))
+}
+
+/// Body of `PUT /api/v1/subjects/{id}/restriction`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Restriction {
+    /// `true` restricts processing (Art. 18): values are then readable only for the purposes
+    /// `legal_claims` and `storage`. `false` lifts it.
+    pub restricted: bool,
+}
+
+/// Set or lift the restriction of processing of a subject (Art. 18). Needs the permission
+/// `handle_requests` (the dpo role).
+#[utoipa::path(
+    put,
+    path = "/api/v1/subjects/{id}/restriction",
+    tag = "subjects",
+    request_body = Restriction,
+    params(("id" = String, Path, description = "subject id (UUID)")),
+    responses(
+        (status = 204, description = "set"),
+        (status = 400, description = "invalid id or body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission handle_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such subject", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn set_restriction(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<Restriction>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::HandleRequests)?;
+    let id = parse_id(&id)?;
+    state.vault.set_restricted(&caller.audit, id, body.restricted).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

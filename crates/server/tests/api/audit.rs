@@ -3,6 +3,10 @@
 //! clear errors for bad ranges and callers; and fail-closed auditing over HTTP: with the audit
 //! append failing inside the database (a real trigger), a write answers 503 without personal data
 //! and stores nothing, and a read answers 503 without values.
+//!
+//! The audit routes need the permission `read_audit`. These tests read with an auditor's role
+//! token: every use of the break-glass token is itself an audit event, which would change the log
+//! they are checking (`audit_needs_the_read_audit_permission` covers the break-glass token too).
 
 use axum::http::StatusCode;
 use base64::Engine as _;
@@ -12,14 +16,42 @@ use kluis_crypto::note::{AuditVerifyingKey, Checkpoint, verify_checkpoint};
 use kluis_store_conformance::Backend;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, encode};
+use crate::helpers::{TestApp, TestRequest, encode};
 
 backend_tests!(
     checkpoints_and_proofs_verify,
     bad_ranges_and_queries_are_refused,
-    audit_needs_an_admin_token,
+    audit_needs_the_read_audit_permission,
     failing_audit_append_answers_503_and_stores_nothing,
 );
+
+/// A role token; returns its secret.
+async fn role_token(app: &TestApp, role: &str) -> String {
+    let spec =
+        kluis_vault::TokenSpec { name: format!("{role} token"), role: Some(role.to_owned()), ..Default::default() };
+    let ctx = kluis_domain::audit::AuditContext::system();
+    app.vault.create_token(&ctx, &spec).await.expect("create a role token").secret.as_str().to_owned()
+}
+
+/// Requests to the audit log with an auditor's role token (no purpose).
+struct Auditor<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl<'a> Auditor<'a> {
+    async fn new(app: &'a TestApp) -> Auditor<'a> {
+        Auditor { app, token: role_token(app, "auditor").await }
+    }
+
+    fn get(&self, uri: impl Into<String>) -> TestRequest<'a> {
+        self.app.get(uri).bearer(&self.token).without_header("kluis-purpose")
+    }
+
+    fn post(&self, uri: impl Into<String>) -> TestRequest<'a> {
+        self.app.post(uri).bearer(&self.token).without_header("kluis-purpose")
+    }
+}
 
 /// 32 random lowercase letters: unique, and never a BSN-shaped run of digits (which kluis refuses).
 fn letters() -> String {
@@ -35,8 +67,9 @@ fn hashes(list: &Value) -> Vec<Hash> {
     list.as_array().expect("an array of hashes").iter().map(hash).collect()
 }
 
-async fn verifier(app: &TestApp) -> (String, AuditVerifyingKey) {
-    let res = app.get("/api/v1/audit/public-key").send().await;
+async fn verifier(auditor: &Auditor<'_>) -> (String, AuditVerifyingKey) {
+    let app = auditor.app;
+    let res = auditor.get("/api/v1/audit/public-key").send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let text = res.json()["verifier"].as_str().expect("verifier").to_owned();
     assert_eq!(text, app.vault.audit_verifier_string());
@@ -44,8 +77,8 @@ async fn verifier(app: &TestApp) -> (String, AuditVerifyingKey) {
 }
 
 /// `POST /api/v1/audit/checkpoints`, verified with the published key.
-async fn sign(app: &TestApp, origin: &str, key: &AuditVerifyingKey) -> (Value, Checkpoint) {
-    let res = app.post("/api/v1/audit/checkpoints").send().await;
+async fn sign(auditor: &Auditor<'_>, origin: &str, key: &AuditVerifyingKey) -> (Value, Checkpoint) {
+    let res = auditor.post("/api/v1/audit/checkpoints").send().await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let body = res.json();
     let cp = verify_checkpoint(body["note"].as_str().expect("note"), origin, key).expect("the note verifies");
@@ -65,33 +98,34 @@ async fn checkpoints_and_proofs_verify(backend: Backend) {
     let Some(app) = TestApp::in_process(backend).await else {
         return;
     };
-    let (origin, key) = verifier(&app).await;
-    let res = app.get("/api/v1/audit/checkpoint").send().await;
+    let auditor = Auditor::new(&app).await;
+    let (origin, key) = verifier(&auditor).await;
+    let res = auditor.get("/api/v1/audit/checkpoint").send().await;
     res.problem(StatusCode::NOT_FOUND, "no_checkpoint");
 
     create_some(&app, 3).await;
-    let (_, first) = sign(&app, &origin, &key).await;
+    let (_, first) = sign(&auditor, &origin, &key).await;
     create_some(&app, 4).await;
     let id = app.create(&json!({ "last_name": "Proef" })).await;
     app.read(&id).await;
-    let (second_body, second) = sign(&app, &origin, &key).await;
+    let (second_body, second) = sign(&auditor, &origin, &key).await;
     assert!(second.size > first.size, "the log grew: {} -> {}", first.size, second.size);
     // Signing again without new events returns the checkpoint of this size.
-    let (again, _) = sign(&app, &origin, &key).await;
+    let (again, _) = sign(&auditor, &origin, &key).await;
     assert_eq!(again, second_body);
 
     // The latest checkpoint, as JSON and as the bare signed note.
-    let res = app.get("/api/v1/audit/checkpoint").send().await;
+    let res = auditor.get("/api/v1/audit/checkpoint").send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json(), second_body);
-    let res = app.get("/api/v1/audit/checkpoint").header("accept", "text/plain").send().await;
+    let res = auditor.get("/api/v1/audit/checkpoint").header("accept", "text/plain").send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert!(res.header("content-type").is_some_and(|c| c.starts_with("text/plain")), "{:?}", res.headers);
     assert_eq!(res.text(), second_body["note"].as_str().expect("note"));
     assert_eq!(verify_checkpoint(&res.text(), &origin, &key).expect("verifies"), second);
 
     // The events, whose canonical encoding hashes to the leaf of each inclusion proof.
-    let res = app.get("/api/v1/audit/events?from=0&limit=1000").send().await;
+    let res = auditor.get("/api/v1/audit/events?from=0&limit=1000").send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let events = res.json();
     assert_eq!(events["size"], second.size);
@@ -108,7 +142,7 @@ async fn checkpoints_and_proofs_verify(backend: Backend) {
 
     for (size, root) in [(first.size, first.root), (second.size, second.root)] {
         for index in 0..size {
-            let res = app.get(format!("/api/v1/audit/proof/inclusion?index={index}&size={size}")).send().await;
+            let res = auditor.get(format!("/api/v1/audit/proof/inclusion?index={index}&size={size}")).send().await;
             assert_eq!(res.status, StatusCode::OK, "{}", res.text());
             let p = res.json();
             let leaf = hash(&p["leaf_hash"]);
@@ -121,11 +155,12 @@ async fn checkpoints_and_proofs_verify(backend: Backend) {
         }
     }
     // Without a size: the current size.
-    let res = app.get("/api/v1/audit/proof/inclusion?index=0").send().await;
+    let res = auditor.get("/api/v1/audit/proof/inclusion?index=0").send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert!(res.json()["size"].as_u64().expect("size") >= second.size);
 
-    let res = app.get(format!("/api/v1/audit/proof/consistency?from={}&to={}", first.size, second.size)).send().await;
+    let res =
+        auditor.get(format!("/api/v1/audit/proof/consistency?from={}&to={}", first.size, second.size)).send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let p = res.json();
     assert_eq!(hash(&p["root_from"]), first.root);
@@ -139,7 +174,7 @@ async fn checkpoints_and_proofs_verify(backend: Backend) {
     assert!(merkle::verify_consistency(first.size, second.size, &wrong, &second.root, &proof).is_err());
 
     // Paging of events.
-    let res = app.get("/api/v1/audit/events?from=2&limit=3").send().await;
+    let res = auditor.get("/api/v1/audit/events?from=2&limit=3").send().await;
     let page = res.json();
     let seqs: Vec<u64> =
         page["events"].as_array().expect("events").iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
@@ -151,6 +186,7 @@ async fn bad_ranges_and_queries_are_refused(backend: Backend) {
         return;
     };
     create_some(&app, 2).await;
+    let auditor = Auditor::new(&app).await;
     let size = app.vault.audit_size().await.expect("size");
     let before = app.counts().await;
     for uri in [
@@ -162,7 +198,7 @@ async fn bad_ranges_and_queries_are_refused(backend: Backend) {
         format!("/api/v1/audit/proof/consistency?from=1&to={}", size + 1),
         format!("/api/v1/audit/proof/consistency?from={}", size + 1),
     ] {
-        let res = app.get(&uri).send().await;
+        let res = auditor.get(&uri).send().await;
         res.problem(StatusCode::BAD_REQUEST, "invalid_range");
     }
     for uri in [
@@ -178,36 +214,22 @@ async fn bad_ranges_and_queries_are_refused(backend: Backend) {
         "/api/v1/audit/events?from=-5",
         "/api/v1/audit/events?limit=ten",
     ] {
-        let res = app.get(uri).send().await;
+        let res = auditor.get(uri).send().await;
         res.problem(StatusCode::BAD_REQUEST, "invalid_query");
     }
     // Beyond the end is an empty page, not an error.
-    let res = app.get(format!("/api/v1/audit/events?from={}", size + 100)).send().await;
+    let res = auditor.get(format!("/api/v1/audit/events?from={}", size + 100)).send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["events"], json!([]));
     assert_eq!(app.counts().await.audit_events, before.audit_events, "audit reads log nothing and change nothing");
 }
 
-/// Inserts a token with another role; returns its secret.
-async fn staff_token(app: &TestApp) -> String {
-    let secret = kluis_crypto::random_token().expect("token").as_str().to_owned();
-    sqlx::query("INSERT INTO tokens (id, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind("staff member")
-        .bind(kluis_crypto::token_hash(&secret).to_vec())
-        .bind("staff")
-        .bind(1_700_000_000_000_i64)
-        .execute(app.db.store.pool())
-        .await
-        .expect("insert a staff token");
-    secret
-}
-
-async fn audit_needs_an_admin_token(backend: Backend) {
+async fn audit_needs_the_read_audit_permission(backend: Backend) {
     let Some(app) = TestApp::in_process(backend).await else {
         return;
     };
-    let staff = staff_token(&app).await;
+    let staff = role_token(&app, "staff").await;
+    let auditor = role_token(&app, "auditor").await;
     let endpoints = [
         ("GET", "/api/v1/audit/checkpoint"),
         ("POST", "/api/v1/audit/checkpoints"),
@@ -217,27 +239,34 @@ async fn audit_needs_an_admin_token(backend: Backend) {
         ("GET", "/api/v1/audit/public-key"),
     ];
     for (method, uri) in endpoints {
-        let request = || app.request(method.parse().expect("method"), uri);
+        let request = || app.request(method.parse().expect("method"), uri).without_header("kluis-purpose");
         request().without_auth().send().await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
         request()
             .header("authorization", "Bearer kluis_not-a-real-token")
             .send()
             .await
             .problem(StatusCode::UNAUTHORIZED, "unauthorized");
-        let res = request().header("authorization", &format!("Bearer {staff}")).send().await;
-        res.problem(StatusCode::FORBIDDEN, "forbidden");
-        // The admin passes (positive control; the checkpoint GET needs one signed first).
-        let res = request().send().await;
-        assert!(
-            res.status.is_success() || (uri.ends_with("/checkpoint") && res.status == StatusCode::NOT_FOUND),
-            "{method} {uri} as admin: {} {}",
-            res.status,
-            res.text()
-        );
+        // A staff role token and the service token (every purpose, no permission) are refused.
+        let res = request().bearer(&staff).send().await;
+        let doc = res.problem(StatusCode::FORBIDDEN, "permission_denied");
+        assert!(doc["detail"].as_str().is_some_and(|d| d.contains("read_audit")), "names the permission: {doc}");
+        request().send().await.problem(StatusCode::FORBIDDEN, "permission_denied");
+        // The auditor and the break-glass token pass (positive controls; the checkpoint GET needs
+        // one signed first).
+        for (who, res) in
+            [("auditor", request().bearer(&auditor).send().await), ("break-glass", request().admin().send().await)]
+        {
+            assert!(
+                res.status.is_success() || (uri.ends_with("/checkpoint") && res.status == StatusCode::NOT_FOUND),
+                "{method} {uri} as {who}: {} {}",
+                res.status,
+                res.text()
+            );
+        }
     }
-    assert!(app.vault.latest_checkpoint().await.expect("latest").is_some(), "the admin's POST signed one");
-    // The staff token does authenticate (so the 403 is about the role, not the token).
-    let res = app.get("/api/v1/fields").header("authorization", &format!("Bearer {staff}")).send().await;
+    assert!(app.vault.latest_checkpoint().await.expect("latest").is_some(), "the auditor's POST signed one");
+    // The staff token does authenticate (so the 403 is about the permission, not the token).
+    let res = app.get("/api/v1/fields").bearer(&staff).send().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 }
 

@@ -326,7 +326,7 @@ async fn wrong_content_type(backend: Backend) {
 }
 
 async fn oversized_body(backend: Backend) {
-    let config = ServerConfig { max_body_bytes: 512 };
+    let config = ServerConfig { max_body_bytes: 512, ..ServerConfig::default() };
     let secret = "jan.groot@example.nl";
     let body = json!({ "values": { "email": secret, "last_name": "x".repeat(2000) } });
     let small = json!({ "values": { "email": "klein@example.nl" } });

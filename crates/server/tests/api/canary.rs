@@ -3,6 +3,12 @@
 //! every log line captured; afterwards no form of them may appear in the database files (SQLite),
 //! the database dump (PostgreSQL), or the logs. Each scan has a positive control, so a scan that
 //! silently looks at nothing fails too.
+//!
+//! The same holds for the secrets of access control: a password (and a wrong one typed at the
+//! login), the TOTP seed (base32 and raw bytes), session cookies, API tokens (the break-glass
+//! token included), an enrolment secret and recovery codes (used and unused) go through a full
+//! flow (enrolment, logins, requests with the cookie, token use, logout) and then appear in no
+//! database file and no log line, in any plain, hex or base64 form.
 
 use std::path::Path;
 
@@ -10,9 +16,21 @@ use axum::http::StatusCode;
 use kluis_store_conformance::{Backend, files_below, find_canary};
 use serde_json::json;
 
-use crate::helpers::{TestApp, encode, iban_spelled_differently, random_iban};
+use crate::helpers::{Staff, TestApp, encode, iban_spelled_differently, random_iban, seed_of, strong_password};
 
-backend_tests!(canary_never_reaches_disk_or_logs);
+backend_tests!(canary_never_reaches_disk_or_logs, access_secrets_never_reach_disk_or_logs);
+
+/// Something to look for in stored bytes and logs.
+trait Finder {
+    /// The first form found in `haystack`, described with some context.
+    fn find_in(&self, haystack: &[u8]) -> Option<String>;
+}
+
+fn context(haystack: &[u8], form: &str, at: usize) -> String {
+    let from = at.saturating_sub(120);
+    let to = (at + 200).min(haystack.len());
+    format!("{form} at byte {at}: …{}…", String::from_utf8_lossy(&haystack[from..to]))
+}
 
 /// Every spelling of the canaries that the test sends or could be stored.
 struct Canaries {
@@ -48,16 +66,14 @@ impl Canaries {
             self.account.clone(),
         ]
     }
+}
 
+impl Finder for Canaries {
     /// The first canary form found in `haystack`, with some context.
     fn find_in(&self, haystack: &[u8]) -> Option<String> {
-        self.forms().iter().find_map(|form| {
-            find_canary(haystack, form).map(|at| {
-                let from = at.saturating_sub(120);
-                let to = (at + 200).min(haystack.len());
-                format!("{form:?} at byte {at}: …{}…", String::from_utf8_lossy(&haystack[from..to]))
-            })
-        })
+        self.forms()
+            .iter()
+            .find_map(|form| find_canary(haystack, form).map(|at| context(haystack, &format!("{form:?}"), at)))
     }
 }
 
@@ -169,7 +185,7 @@ fn scan_logs(app: &TestApp, canary: &Canaries, request_ids: &[String]) {
     }
 }
 
-async fn scan_at_rest(app: &TestApp, canary: &Canaries) {
+async fn scan_at_rest(app: &TestApp, canary: &dyn Finder) {
     match app.backend() {
         Backend::Sqlite => {
             let dir = app.db.dir.as_ref().expect("SQLite data directory").path();
@@ -195,7 +211,7 @@ async fn scan_at_rest(app: &TestApp, canary: &Canaries) {
     }
 }
 
-fn scan_files(dir: &Path, canary: &Canaries) {
+fn scan_files(dir: &Path, canary: &dyn Finder) {
     let files = files_below(dir);
     let database = dir.join(kluis_store_sqlite::DATABASE_FILE);
     assert!(files.contains(&database), "the database file is scanned: {files:?}");
@@ -284,5 +300,218 @@ async fn scan_audit_log(app: &TestApp, canary: &Canaries, id: &str) {
                 panic!("the PostgreSQL dump of the audit tables holds the canary: {hit}");
             }
         }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The secrets of access control
+
+/// Named secrets; text secrets are searched in every form [`find_canary`] knows, raw bytes as
+/// bytes, hex and base64.
+struct Secrets {
+    text: Vec<(&'static str, String)>,
+    raw: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl Secrets {
+    fn text(&mut self, name: &'static str, value: &str) {
+        assert!(value.len() >= 12, "{name} is long enough to be unmistakable");
+        self.text.push((name, value.to_owned()));
+    }
+
+    fn raw(&mut self, name: &'static str, bytes: Vec<u8>) {
+        assert!(bytes.len() >= 16, "{name} is long enough to be unmistakable");
+        self.raw.push((name, bytes));
+    }
+
+    /// A `kluis_…` secret, and the random bytes its body encodes.
+    fn token(&mut self, name: &'static str, value: &str) {
+        use base64::Engine as _;
+        self.text(name, value);
+        let body = value.strip_prefix("kluis_").unwrap_or_else(|| panic!("{name} has the kluis_ prefix"));
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).expect("a base64url body");
+        self.raw(name, raw);
+    }
+}
+
+/// Raw bytes in the forms they could leak in.
+fn raw_forms(bytes: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let hex = hex::encode(bytes);
+    let mut forms = vec![bytes.to_vec(), hex.to_uppercase().into_bytes(), hex.into_bytes()];
+    for encoded in [STANDARD.encode(bytes), URL_SAFE.encode(bytes)] {
+        forms.push(encoded.trim_end_matches('=').as_bytes().to_vec());
+        forms.push(encoded.into_bytes());
+    }
+    forms
+}
+
+impl Finder for Secrets {
+    fn find_in(&self, haystack: &[u8]) -> Option<String> {
+        for (name, value) in &self.text {
+            if let Some(at) = find_canary(haystack, value) {
+                return Some(context(haystack, name, at));
+            }
+        }
+        for (name, bytes) in &self.raw {
+            for form in raw_forms(bytes) {
+                if let Some(at) = haystack.windows(form.len()).position(|w| w == form.as_slice()) {
+                    return Some(context(haystack, name, at));
+                }
+            }
+        }
+        None
+    }
+}
+
+async fn access_secrets_never_reach_disk_or_logs(backend: Backend) {
+    let Some(mut app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut secrets = Secrets { text: Vec::new(), raw: Vec::new() };
+    secrets.token("break-glass token", &app.admin_token.clone());
+    secrets.token("service token", &app.token.clone());
+
+    let staff = enrol(&app, &mut secrets).await;
+    let password = staff.password.clone();
+    let codes = staff.recovery_codes.clone();
+
+    // A password typed wrong (say, another site's) is no more stored or logged than the right one.
+    let wrong = strong_password();
+    secrets.text("wrong password", &wrong);
+    let res = app
+        .post("/api/v1/auth/login")
+        .anonymous()
+        .json(&json!({ "username": "kanarie", "password": wrong, "totp": app.totp(&staff.seed) }))
+        .send()
+        .await;
+    res.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+
+    // Login with TOTP, requests with the cookie, logout.
+    let session = app.login(&staff).await;
+    secrets.token("session cookie", &session.cookie);
+    let res = app.get("/api/v1/auth/session").session(&session).send().await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["name"], "kanarie");
+    let res = app
+        .post("/api/v1/subjects")
+        .session(&session)
+        .purpose("service_delivery")
+        .json(&json!({ "values": { "last_name": "Sessie" } }))
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let id = res.json()["id"].as_str().expect("id").to_owned();
+    let res = app.get(format!("/api/v1/subjects/{id}")).session(&session).purpose("support").send().await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = app.post("/api/v1/auth/logout").session(&session).send().await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+    let res = app.get("/api/v1/auth/session").session(&session).send().await;
+    res.problem(StatusCode::UNAUTHORIZED, "session_expired");
+
+    // Login with a recovery code (now used; the other nine are not).
+    let res = app
+        .post("/api/v1/auth/login")
+        .anonymous()
+        .json(&json!({ "username": "kanarie", "password": password, "recovery_code": codes[0] }))
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let second = res.session();
+    secrets.token("second session cookie", &second.cookie);
+    let res = app.post("/api/v1/auth/logout").session(&second).send().await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+
+    // An API token: made, used, revoked, refused.
+    let res =
+        app.post("/api/v1/tokens").admin().json(&json!({ "name": "kanarie", "purposes": ["support"] })).send().await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let token = res.json();
+    let secret = token["token"].as_str().expect("token").to_owned();
+    secrets.token("API token", &secret);
+    let res = app.get(format!("/api/v1/subjects/{id}")).bearer(&secret).purpose("support").send().await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = app.delete(format!("/api/v1/tokens/{}", token["id"].as_str().expect("id"))).admin().send().await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    app.get("/api/v1/fields").bearer(&secret).send().await.problem(StatusCode::UNAUTHORIZED, "token_revoked");
+
+    // Positive control: the flow was audited (the scan of the database below covers the log).
+    let actions: Vec<String> =
+        app.audit_events().await.iter().map(|e| e["action"].as_str().unwrap_or_default().to_owned()).collect();
+    for action in [
+        "account.create",
+        "account.enrol",
+        "auth.login",
+        "auth.logout",
+        "auth.break_glass",
+        "token.create",
+        "token.revoke",
+        "auth.refused",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action} was audited: {actions:?}");
+    }
+
+    scan_at_rest(&app, &secrets).await;
+    app.shutdown().await;
+    scan_at_rest(&app, &secrets).await;
+    let logs = app.logs();
+    let text = String::from_utf8_lossy(&logs);
+    assert!(text.contains("path=/api/v1/auth/login") && text.contains("status=401"), "the logs were captured:\n{text}");
+    if let Some(hit) = secrets.find_in(&logs) {
+        panic!("the logs hold a secret: {hit}");
+    }
+    // The scanner does find each secret (negative control for the scans above).
+    for (name, value) in &secrets.text {
+        assert!(secrets.find_in(format!("x{value}y").as_bytes()).is_some(), "{name} is found when present");
+    }
+    for (name, bytes) in &secrets.raw {
+        let mut haystack = b"x".to_vec();
+        haystack.extend_from_slice(bytes);
+        assert!(secrets.find_in(&haystack).is_some(), "{name} is found when present");
+        assert!(secrets.find_in(hex::encode(bytes).as_bytes()).is_some(), "{name} is found in hex");
+    }
+}
+
+/// Enrolment: the administrator makes an account, the person sets a password and receives the
+/// TOTP seed and recovery codes. Every secret involved is added to `secrets`.
+async fn enrol(app: &TestApp, secrets: &mut Secrets) -> Staff {
+    let res =
+        app.post("/api/v1/accounts").admin().json(&json!({ "username": "kanarie", "role": "staff" })).send().await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let created = res.json();
+    let enrolment_secret = created["enrolment_token"].as_str().expect("enrolment token").to_owned();
+    secrets.token("enrolment secret", &enrolment_secret);
+    let password = strong_password();
+    secrets.text("password", &password);
+    let res = app
+        .post("/api/v1/auth/enrol")
+        .anonymous()
+        .json(&json!({ "enrolment_token": enrolment_secret, "password": password }))
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let enrolment = res.json();
+    let uri = enrolment["otpauth_uri"].as_str().expect("otpauth URI").to_owned();
+    let seed = seed_of(&uri);
+    secrets.text("TOTP seed (base32)", seed.to_base32().as_str());
+    secrets.text("TOTP seed (base32, lower case)", &seed.to_base32().to_lowercase());
+    secrets.raw("TOTP seed", seed.expose().to_vec());
+    let codes: Vec<String> = enrolment["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("a code").to_owned())
+        .collect();
+    for code in &codes {
+        secrets.text("recovery code", code);
+        secrets.text("recovery code (without dashes)", &code.replace('-', ""));
+    }
+    Staff {
+        id: created["id"].as_str().expect("id").parse().expect("an account id"),
+        username: "kanarie".to_owned(),
+        password,
+        seed,
+        recovery_codes: codes,
     }
 }

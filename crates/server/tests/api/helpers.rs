@@ -3,21 +3,35 @@
 //! server spawned on `127.0.0.1:0` with `kluis_server::serve`). Requests carry a valid token and
 //! purpose unless a test takes them away. Every log line of the process is captured (TRACE, span
 //! openings and closings included) so the canary test can scan them.
+//!
+//! Two credentials come with every app: `admin_token`, the break-glass token `Vault::initialise`
+//! returns (accounts, register and audit log; never personal data; loopback only), and `token`, a
+//! service token scoped to every built-in purpose. Requests use `token` and the purpose
+//! [`PURPOSE`] unless a test says otherwise. In-process requests come from [`CLIENT`] (they carry
+//! `ConnectInfo` like real connections do), or from another address with [`TestRequest::peer`].
+//! The vault runs on a [`TestClock`]: the wall clock plus an offset a test can advance.
 
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use kluis_crypto::password::Password;
+use kluis_crypto::totp::TotpSecret;
+use kluis_domain::audit::AuditContext;
 use kluis_domain::fields::Catalogue;
-use kluis_domain::time::SystemClock;
+use kluis_domain::time::{Clock, SystemClock};
+use kluis_domain::{AccountId, Timestamp};
 use kluis_server::{AppState, ServerConfig};
 use kluis_store::Counts;
 use kluis_store_conformance::{Backend, TestDb};
 use kluis_store_sql::SqlStore;
-use kluis_vault::{Store, Vault};
+use kluis_vault::{Store, TokenSpec, Vault};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -25,8 +39,12 @@ use tower::ServiceExt;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
-/// A purpose every test caller may use.
-pub const PURPOSE: &str = "service_delivery";
+/// The purpose of the default requests: `storage` (Art. 18(2)) covers every field of the
+/// built-in catalogue, so tests about validation, crypto and canaries see whole subjects.
+pub const PURPOSE: &str = "storage";
+
+/// The client address of in-process requests (loopback, like the spawned server's clients).
+pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// Generates one test per backend, named `<name>::sqlite` and `<name>::postgres`, each calling
 /// `<name>(backend)`.
@@ -127,12 +145,94 @@ enum Transport {
     },
 }
 
+/// The wall clock plus an offset that tests advance (idle and absolute session timeouts, token
+/// expiry). Shared by the vault and the test.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset_ms: AtomicI64,
+}
+
+impl TestClock {
+    /// Moves the clock forward by `ms` milliseconds.
+    pub fn advance(&self, ms: i64) {
+        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Milliseconds since the epoch, as the vault sees them.
+    pub fn now_millis(&self) -> i64 {
+        self.now().as_millis()
+    }
+
+    /// Seconds since the epoch, as the vault's TOTP check sees them.
+    pub fn unix_seconds(&self) -> u64 {
+        u64::try_from(self.now().as_millis() / 1000).expect("after 1970")
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(SystemClock.now().as_millis() + self.offset_ms.load(Ordering::SeqCst))
+    }
+}
+
+/// A freshly initialised vault and its two credentials.
+pub struct Initialised {
+    pub db: TestDb,
+    pub vault: Vault<SqlStore>,
+    /// The break-glass token's secret.
+    pub admin_token: String,
+    /// A service token scoped to every purpose of the built-in policy.
+    pub token: String,
+    pub clock: Arc<TestClock>,
+}
+
+/// A fresh database, initialised, with the break-glass token and a service token for every
+/// built-in purpose. `None` when PostgreSQL is skipped on purpose.
+pub async fn initialise(backend: Backend) -> Option<Initialised> {
+    let db = kluis_store_conformance::fresh(backend).await?;
+    let root = kluis_crypto::SecretKey::generate().expect("generate a root key");
+    let clock = Arc::new(TestClock::default());
+    let (vault, break_glass) = Vault::initialise(
+        db.store.clone(),
+        &root,
+        Catalogue::dutch_it_provider(),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+    )
+    .await
+    .expect("initialise the vault");
+    let purposes: Vec<String> = vault.policy().purposes().map(|p| p.as_str().to_owned()).collect();
+    assert_eq!(purposes.len(), 7, "the built-in policy's purposes: {purposes:?}");
+    let spec = TokenSpec { name: "tests (every purpose)".to_owned(), purposes: Some(purposes), ..TokenSpec::default() };
+    let service = vault.create_token(&AuditContext::system(), &spec).await.expect("create the service token");
+    Some(Initialised {
+        db,
+        vault,
+        admin_token: break_glass.secret.as_str().to_owned(),
+        token: service.secret.as_str().to_owned(),
+        clock,
+    })
+}
+
+/// [`initialise`] as a tuple: the database, the vault and the service token (every purpose).
+pub async fn initialised(backend: Backend) -> Option<(TestDb, Vault<SqlStore>, String)> {
+    let init = initialise(backend).await?;
+    Some((init.db, init.vault, init.token))
+}
+
+pub fn state(vault: &Vault<SqlStore>, config: ServerConfig) -> AppState {
+    AppState { vault: Arc::new(vault.clone()), config: Arc::new(config) }
+}
+
 /// One application on one fresh, initialised database.
 pub struct TestApp {
     pub db: TestDb,
     pub vault: Vault<SqlStore>,
-    /// The admin token's secret.
+    /// The break-glass token's secret (`kluis init`'s token: no personal data, loopback only).
+    pub admin_token: String,
+    /// A service token's secret, scoped to every built-in purpose.
     pub token: String,
+    /// The vault's clock.
+    pub clock: Arc<TestClock>,
     transport: Transport,
     logs: Option<(LogBuffer, usize)>,
 }
@@ -143,19 +243,54 @@ impl std::fmt::Debug for TestApp {
     }
 }
 
-async fn initialised(backend: Backend) -> Option<(TestDb, Vault<SqlStore>, String)> {
-    let db = kluis_store_conformance::fresh(backend).await?;
-    let root = kluis_crypto::SecretKey::generate().expect("generate a root key");
-    let (vault, admin) =
-        Vault::initialise(db.store.clone(), &root, Catalogue::dutch_it_provider(), Arc::new(SystemClock))
-            .await
-            .expect("initialise the vault");
-    let token = admin.secret.as_str().to_owned();
-    Some((db, vault, token))
+/// A staff account made for a test, with everything needed to log in.
+pub struct Staff {
+    pub id: AccountId,
+    pub username: String,
+    pub password: String,
+    pub seed: TotpSecret,
+    pub recovery_codes: Vec<String>,
 }
 
-fn state(vault: &Vault<SqlStore>, config: ServerConfig) -> AppState {
-    AppState { vault: Arc::new(vault.clone()), config: Arc::new(config) }
+impl std::fmt::Debug for Staff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staff").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// A console session: the cookie's value and the CSRF token the login returned.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// A password the strength check accepts, unique per call.
+pub fn strong_password() -> String {
+    format!("Vlinder-{}-Kade", uuid::Uuid::new_v4().simple())
+}
+
+/// The TOTP seed of an `otpauth://` URI (`secret=` in RFC 4648 base32).
+pub fn seed_of(otpauth_uri: &str) -> TotpSecret {
+    let (_, query) = otpauth_uri.split_once('?').expect("a query in the otpauth URI");
+    let secret = query.split('&').find_map(|pair| pair.strip_prefix("secret=")).expect("secret= in the otpauth URI");
+    TotpSecret::from_slice(&base32_decode(secret)).expect("a TOTP seed")
+}
+
+/// RFC 4648 base32 without padding.
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        let value = ALPHABET.iter().position(|&a| a == c.to_ascii_uppercase()).expect("a base32 character");
+        buffer = (buffer << 5) | u32::try_from(value).expect("< 32");
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).expect("a byte"));
+        }
+    }
+    out
 }
 
 impl TestApp {
@@ -165,9 +300,9 @@ impl TestApp {
     }
 
     pub async fn in_process_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
-        let (db, vault, token) = initialised(backend).await?;
+        let Initialised { db, vault, admin_token, token, clock } = initialise(backend).await?;
         let router = kluis_server::app(state(&vault, config));
-        Some(TestApp { db, vault, token, transport: Transport::InProcess(router), logs: None })
+        Some(TestApp { db, vault, admin_token, token, clock, transport: Transport::InProcess(router), logs: None })
     }
 
     /// A real server on `127.0.0.1:0`, with every log line captured from here on.
@@ -178,7 +313,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
         let logs = capture_logs();
         let start = logs.len();
-        let (db, vault, token) = initialised(backend).await?;
+        let Initialised { db, vault, admin_token, token, clock } = initialise(backend).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
@@ -190,7 +325,9 @@ impl TestApp {
         Some(TestApp {
             db,
             vault,
+            admin_token,
             token,
+            clock,
             transport: Transport::Spawned {
                 base: format!("http://{addr}"),
                 client,
@@ -216,6 +353,23 @@ impl TestApp {
         buffer.contents().get(*start..).unwrap_or_default().to_vec()
     }
 
+    /// Every audit event so far, parsed.
+    pub async fn audit_events(&self) -> Vec<Value> {
+        self.vault
+            .store()
+            .audit_events(0, 10_000)
+            .await
+            .expect("read the audit log")
+            .iter()
+            .map(|e| serde_json::from_slice(&e.event).expect("an audit event is JSON"))
+            .collect()
+    }
+
+    /// Audit events after the first `skip`, with this action.
+    pub async fn audit_events_since(&self, skip: usize, action: &str) -> Vec<Value> {
+        self.audit_events().await.into_iter().skip(skip).filter(|e| e["action"] == action).collect()
+    }
+
     /// Stops a spawned server and waits until it has finished.
     pub async fn shutdown(&mut self) {
         if let Transport::Spawned { shutdown, server, .. } = &mut self.transport {
@@ -228,11 +382,58 @@ impl TestApp {
         }
     }
 
+    /// A staff account with a password (as `kluis account add` makes one): TOTP seed and recovery
+    /// codes in hand, not logged in yet.
+    pub async fn staff(&self, username: &str, role: &str, allowed_ips: &[&str]) -> Staff {
+        let password = strong_password();
+        let ips: Vec<String> = allowed_ips.iter().map(|s| (*s).to_owned()).collect();
+        let enrolment = self
+            .vault
+            .create_account_with_password(
+                &AuditContext::system(),
+                username,
+                role,
+                &ips,
+                Password::new(password.clone()),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("create account {username}: {e}"));
+        Staff {
+            id: enrolment.account,
+            username: username.to_owned(),
+            password,
+            seed: seed_of(&enrolment.otpauth_uri),
+            recovery_codes: enrolment.recovery_codes.iter().map(|c| c.as_str().to_owned()).collect(),
+        }
+    }
+
+    /// The current TOTP code of `seed` by the vault's clock.
+    pub fn totp(&self, seed: &TotpSecret) -> String {
+        seed.code_at(self.clock.unix_seconds()).as_str().to_owned()
+    }
+
+    /// `POST /api/v1/auth/login` with password and the current TOTP code, as an anonymous
+    /// client (no token).
+    pub fn login_request(&self, staff: &Staff, totp: &str) -> TestRequest<'_> {
+        self.post("/api/v1/auth/login").anonymous().json(&serde_json::json!({
+            "username": staff.username,
+            "password": staff.password,
+            "totp": totp,
+        }))
+    }
+
+    /// Logs in with password and TOTP; asserts success and returns the session.
+    pub async fn login(&self, staff: &Staff) -> Session {
+        let res = self.login_request(staff, &self.totp(&staff.seed)).send().await;
+        assert_eq!(res.status, StatusCode::OK, "login {}: {}", staff.username, res.text());
+        res.session()
+    }
+
     pub fn request(&self, method: Method, uri: impl Into<String>) -> TestRequest<'_> {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {}", self.token)).expect("token header"));
         headers.insert(HeaderName::from_static("kluis-purpose"), HeaderValue::from_static(PURPOSE));
-        TestRequest { app: self, method, uri: uri.into(), headers, body: Vec::new() }
+        TestRequest { app: self, method, uri: uri.into(), headers, body: Vec::new(), client: CLIENT }
     }
 
     pub fn get(&self, uri: impl Into<String>) -> TestRequest<'_> {
@@ -249,6 +450,10 @@ impl TestApp {
 
     pub fn delete(&self, uri: impl Into<String>) -> TestRequest<'_> {
         self.request(Method::DELETE, uri)
+    }
+
+    pub fn put(&self, uri: impl Into<String>) -> TestRequest<'_> {
+        self.request(Method::PUT, uri)
     }
 
     // Shortcuts for the common calls; each asserts success.
@@ -297,6 +502,8 @@ pub struct TestRequest<'a> {
     uri: String,
     headers: HeaderMap,
     body: Vec<u8>,
+    /// The peer address of an in-process request.
+    client: IpAddr,
 }
 
 impl TestRequest<'_> {
@@ -326,6 +533,50 @@ impl TestRequest<'_> {
         self.without_header("authorization")
     }
 
+    /// No credentials and no purpose.
+    #[must_use]
+    pub fn anonymous(self) -> Self {
+        self.without_auth().without_header("kluis-purpose")
+    }
+
+    /// `Authorization: Bearer <token>` instead of the default token.
+    #[must_use]
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// With the break-glass token.
+    #[must_use]
+    pub fn admin(self) -> Self {
+        let token = self.app.admin_token.clone();
+        self.bearer(&token)
+    }
+
+    /// With a console session (cookie and CSRF token) instead of a token.
+    #[must_use]
+    pub fn session(self, session: &Session) -> Self {
+        self.without_auth()
+            .header("cookie", &format!("kluis_session={}", session.cookie))
+            .header("x-csrf-token", &session.csrf)
+    }
+
+    #[must_use]
+    pub fn purpose(self, purpose: &str) -> Self {
+        self.header("kluis-purpose", purpose)
+    }
+
+    /// From another client address (in-process requests only: a spawned server sees the real
+    /// peer, 127.0.0.1).
+    #[must_use]
+    pub fn peer(mut self, ip: &str) -> Self {
+        assert!(
+            matches!(self.app.transport, Transport::InProcess(_)),
+            "only in-process requests can come from another address"
+        );
+        self.client = ip.parse().expect("an IP address");
+        self
+    }
+
     #[must_use]
     pub fn json(self, body: &Value) -> Self {
         self.body("application/json", serde_json::to_vec(body).expect("serialise"))
@@ -344,6 +595,8 @@ impl TestRequest<'_> {
                 let mut request =
                     Request::builder().method(self.method).uri(&self.uri).body(Body::from(self.body)).expect("request");
                 *request.headers_mut() = self.headers;
+                // What `into_make_service_with_connect_info` gives a real connection.
+                request.extensions_mut().insert(ConnectInfo(SocketAddr::new(self.client, 50_000)));
                 let response = router.clone().oneshot(request).await.expect("the router is infallible");
                 let status = response.status();
                 let headers = response.headers().clone();
@@ -387,6 +640,24 @@ impl TestResponse {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The value `Set-Cookie` gives the session cookie.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.split(';').next()?.trim().strip_prefix("kluis_session=").map(str::to_owned))
+    }
+
+    /// The session a successful login response starts.
+    #[track_caller]
+    pub fn session(&self) -> Session {
+        let cookie = self.session_cookie().unwrap_or_else(|| panic!("no session cookie: {:?}", self.headers));
+        assert!(!cookie.is_empty(), "an empty session cookie");
+        let csrf = self.json()["csrf_token"].as_str().expect("csrf_token in the login response").to_owned();
+        Session { cookie, csrf }
     }
 
     /// Asserts an RFC 9457 problem with this status and stable code; returns the document.

@@ -4,10 +4,14 @@
 #[macro_use]
 mod helpers;
 
+mod access_bad_input;
 mod audit;
+mod auth_flows;
+mod authz_matrix;
 mod bad_input;
 mod canary;
 mod happy_path;
 mod headers;
 mod openapi;
 mod register;
+mod tls;

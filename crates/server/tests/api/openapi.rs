@@ -7,7 +7,10 @@ use axum::http::{Method, StatusCode};
 use kluis_store_conformance::Backend;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use kluis_domain::audit::AuditContext;
+use kluis_vault::TokenSpec;
+
+use crate::helpers::{TestApp, strong_password};
 
 backend_tests!(openapi_lists_every_route, documented_operations_exist);
 
@@ -47,6 +50,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("/api/v1/subjects/{id}", "get"),
         ("/api/v1/subjects/{id}", "patch"),
         ("/api/v1/subjects/{id}", "delete"),
+        ("/api/v1/subjects/{id}/restriction", "put"),
         ("/api/v1/fields", "get"),
         ("/healthz", "get"),
         ("/api/v1/audit/checkpoint", "get"),
@@ -60,6 +64,20 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("/api/v1/register/versions/{version}", "get"),
         ("/privacy", "get"),
         ("/privacy.md", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/session", "get"),
+        ("/api/v1/auth/enrol", "post"),
+        ("/api/v1/accounts", "get"),
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/accounts/{id}", "get"),
+        ("/api/v1/accounts/{id}", "patch"),
+        ("/api/v1/accounts/{id}/unlock", "post"),
+        ("/api/v1/accounts/{id}/revoke-sessions", "post"),
+        ("/api/v1/accounts/{id}/reset-enrolment", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens/{id}", "delete"),
     ]
     .into_iter()
     .map(|(p, m)| (p.to_owned(), m.to_owned()))
@@ -67,43 +85,86 @@ async fn openapi_lists_every_route(backend: Backend) {
     assert_eq!(ops, want);
 }
 
+/// Routes that answer 404 until a register is loaded. Loading the example register replaces the
+/// built-in purpose policy (it has no `storage` purpose), so these are called last.
+fn needs_register(path: &str) -> bool {
+    path.starts_with("/api/v1/register") || path.starts_with("/privacy")
+}
+
+/// Every documented operation answers with success, called the way it is meant to be called (the
+/// right caller and body): so each is routed and documented under the path and method it has.
 async fn documented_operations_exist(backend: Backend) {
     let Some(app) = TestApp::in_process(backend).await else {
         return;
     };
     let ops = operations(&app).await;
     assert!(!ops.is_empty());
+    let ctx = AuditContext::system();
     let id = app.create(&json!({ "email": "openapi@example.nl" })).await;
-    // The register routes answer 404 until a register is loaded.
-    crate::register::load(&app, crate::register::EXAMPLE).await;
-    // Posts first (a checkpoint must exist to be read), delete last (the subject must exist).
+    let victim = app.staff("victim", "staff", &[]).await;
+    let opener = app.staff("opener", "staff", &[]).await;
+    let dpo = app.staff("dpo", "dpo", &[]).await;
+    let dpo = app.login(&dpo).await;
+    let newcomer = app.vault.create_account(&ctx, "newcomer", "staff", &[]).await.expect("an open enrolment");
+    let spec =
+        TokenSpec { name: "to revoke".to_owned(), purposes: Some(vec!["billing".to_owned()]), ..TokenSpec::default() };
+    let revocable = app.vault.create_token(&ctx, &spec).await.expect("a token");
+    // Posts first (a checkpoint must exist to be read), deletes after (the subject must exist),
+    // the register's routes last.
     let mut ordered: Vec<_> = ops.into_iter().collect();
-    ordered.sort_by_key(|(_, m)| match m.as_str() {
-        "post" => 0,
-        "delete" => 2,
+    ordered.sort_by_key(|(path, m)| match (needs_register(path), m.as_str()) {
+        (true, _) => 3,
+        (false, "post") => 0,
+        (false, "delete") => 2,
         _ => 1,
     });
+    let mut loaded = false;
     for (path, method) in ordered {
-        let mut uri = path.replace("{id}", &id).replace("{version}", "1");
-        if uri == "/api/v1/subjects" && method == "get" {
-            // A lookup needs exactly one key.
-            uri.push_str("?email=openapi%40example.nl");
+        if needs_register(&path) && !loaded {
+            crate::register::load(&app, crate::register::EXAMPLE).await;
+            loaded = true;
         }
-        if uri == "/api/v1/audit/proof/inclusion" {
-            uri.push_str("?index=0");
-        }
-        if uri == "/api/v1/audit/proof/consistency" {
-            uri.push_str("?from=1");
-        }
+        let account = victim.id.to_string();
+        let mut uri = path.replace("{version}", "1");
+        uri = if path.starts_with("/api/v1/accounts/") {
+            uri.replace("{id}", &account)
+        } else if path.starts_with("/api/v1/tokens/") {
+            uri.replace("{id}", &revocable.id.to_string())
+        } else {
+            uri.replace("{id}", &id)
+        };
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-        let mut request = app.request(method.clone(), uri.clone());
-        if method == Method::POST || method == Method::PATCH {
-            request = request.json(&json!({ "values": { "city": "Delft" } }));
-        }
+        let generic = app.request(method.clone(), uri.clone());
+        let request = match (method.as_str(), path.as_str()) {
+            // A lookup needs exactly one key.
+            ("GET", "/api/v1/subjects") => app.get(format!("{uri}?email=openapi%40example.nl")),
+            ("GET", "/api/v1/audit/proof/inclusion") => app.get(format!("{uri}?index=0")).admin(),
+            ("GET", "/api/v1/audit/proof/consistency") => app.get(format!("{uri}?from=1")).admin(),
+            (_, p) if p.starts_with("/api/v1/audit/") => generic.admin(),
+            ("POST" | "PATCH", "/api/v1/subjects" | "/api/v1/subjects/{id}") => {
+                generic.json(&json!({ "values": { "city": "Delft" } }))
+            }
+            ("PUT", "/api/v1/subjects/{id}/restriction") => generic.session(&dpo).json(&json!({ "restricted": false })),
+            ("POST", "/api/v1/auth/login") => generic.anonymous().json(&json!({
+                "username": opener.username, "password": opener.password, "recovery_code": opener.recovery_codes[0],
+            })),
+            ("POST", "/api/v1/auth/logout") => generic.anonymous(),
+            ("POST", "/api/v1/auth/enrol") => generic.anonymous().json(&json!({
+                "enrolment_token": newcomer.enrolment_secret.as_str(), "password": strong_password(),
+            })),
+            ("POST", "/api/v1/accounts") => generic.admin().json(&json!({ "username": "created", "role": "staff" })),
+            ("PATCH", "/api/v1/accounts/{id}") => generic.admin().json(&json!({ "allowed_ips": [] })),
+            ("POST", "/api/v1/tokens") => {
+                generic.admin().json(&json!({ "name": "documented", "purposes": ["billing"] }))
+            }
+            (_, p) if p.starts_with("/api/v1/accounts") || p.starts_with("/api/v1/tokens") => generic.admin(),
+            _ => generic,
+        };
         let res = request.send().await;
         assert_ne!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {}", res.text());
         let unrouted = res.status == StatusCode::NOT_FOUND && res.json()["code"] == "not_found";
         assert!(!unrouted, "{method} {uri} is documented but not routed: {}", res.text());
         assert!(res.status.is_success(), "{method} {uri}: {} {}", res.status, res.text());
     }
+    assert!(loaded, "the register routes were called");
 }

@@ -13,7 +13,6 @@ use crate::helpers::TestApp;
 backend_tests!(nothing_before_the_first_load, privacy_pages_follow_the_language, api_serves_every_version);
 
 pub const EXAMPLE: &str = include_str!("../../../../examples/hosting-provider.toml");
-const PRIVACY_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
 /// Loads `text` through the vault, as `kluis register load` does.
 pub async fn load(app: &TestApp, text: &str) -> StoredRegisterVersion {
@@ -62,7 +61,11 @@ async fn privacy_pages_follow_the_language(backend: Backend) {
         assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"), "{uri}");
         assert_eq!(res.header("content-language"), Some(lang.as_str()), "{uri} {accept:?}");
         assert_eq!(res.header("vary"), Some("Accept-Language"), "{uri}");
-        assert_eq!(res.header("content-security-policy"), Some(PRIVACY_CSP), "{uri}: inline <style> allowed");
+        assert_eq!(
+            res.header("content-security-policy"),
+            Some(kluis_server::security::HTML_CSP.as_str()),
+            "{uri}: inline <style> allowed"
+        );
         assert_eq!(res.header("x-content-type-options"), Some("nosniff"), "{uri}");
         assert_eq!(res.text(), expected_statement(&stored, lang, Format::Html), "{uri} {accept:?}");
         assert!(res.text().contains(&hash), "{uri}: the statement names the register version's hash");
@@ -84,7 +87,7 @@ async fn privacy_pages_follow_the_language(backend: Backend) {
     assert_eq!(res.header("content-language"), Some("nl"));
     assert_eq!(res.text(), expected_statement(&stored, Lang::Nl, Format::Markdown));
     // The Markdown is not HTML: the app's strict policy stays.
-    assert_eq!(res.header("content-security-policy"), Some("default-src 'none'; frame-ancestors 'none'"));
+    assert_eq!(res.header("content-security-policy"), Some(kluis_server::security::API_CSP));
 
     for bad in ["/privacy?lang=de", "/privacy.md?lang=", "/privacy?lang=nl&lang=en"] {
         app.get(bad).without_auth().send().await.problem(StatusCode::BAD_REQUEST, "invalid_query");
