@@ -77,8 +77,12 @@ fn with_database(url: &str, database: &str) -> String {
 /// A new, empty PostgreSQL database in the test cluster; returns its URL.
 pub async fn fresh_postgres_url() -> Option<String> {
     let admin = postgres_admin_url()?;
-    let name = format!("kluis_test_{}", uuid::Uuid::new_v4().simple());
+    let now =
+        u64::try_from(kluis_domain::time::Clock::now(&kluis_domain::time::SystemClock).as_millis() / 1000).unwrap_or(0);
+    // The creation time is in the name, so later runs can drop what earlier runs left behind.
+    let name = format!("kluis_test_{now}_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL test cluster");
+    drop_stale_databases(&mut conn, now).await;
     // The name is ours (a UUID), not input.
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
@@ -86,6 +90,39 @@ pub async fn fresh_postgres_url() -> Option<String> {
         .expect("create a test database");
     conn.close().await.ok();
     Some(with_database(&admin, &name))
+}
+
+/// Test databases older than this are left over from earlier runs (a long dev cluster fills its
+/// disk otherwise; CI throws its cluster away).
+const STALE_AFTER_SECS: u64 = 3 * 60 * 60;
+
+/// Drops the test databases an earlier run left: those named with a creation time older than
+/// [`STALE_AFTER_SECS`], once per process. Databases still in use are skipped (no `FORCE`).
+async fn drop_stale_databases(conn: &mut sqlx::PgConnection, now: u64) {
+    static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let Ok(names) =
+        sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database WHERE datname LIKE 'kluis_test_%'")
+            .fetch_all(&mut *conn)
+            .await
+    else {
+        return;
+    };
+    for name in names {
+        let created = name
+            .strip_prefix("kluis_test_")
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(t, _)| t.parse::<u64>().ok());
+        let stale = created.is_none_or(|t| now.saturating_sub(t) > STALE_AFTER_SECS);
+        let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if stale && plain {
+            // The name was checked to be a plain identifier from pg_database.
+            let _ =
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut *conn).await;
+        }
+    }
 }
 
 /// A fresh PostgreSQL store in a new database, or `None` when skipped on purpose.
