@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod deadline;
 pub mod fields;
 pub mod ids;
 pub mod purpose;
