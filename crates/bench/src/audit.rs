@@ -79,7 +79,7 @@ pub struct Options {
 }
 
 /// `1000`, `200k`, `1M`, `10M`, `1_000_000`.
-fn parse_count(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_count(text: &str) -> Result<u64, String> {
     let t = text.trim().replace('_', "");
     let (digits, factor) = match t.chars().last() {
         Some('k' | 'K') => (&t[..t.len() - 1], 1_000),

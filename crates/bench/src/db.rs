@@ -36,6 +36,40 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
+/// Creates a new database `kluis_bench_<uuid>` in the cluster of `admin_url` (as the conformance
+/// suite's `fresh_postgres_url` does); returns its URL and its name.
+pub async fn create_postgres_database(admin_url: &str) -> anyhow::Result<(String, String)> {
+    let name = format!("kluis_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url).await.context("connect to the PostgreSQL cluster")?;
+    // The name is ours (a UUID), not input.
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+    conn.close().await.ok();
+    Ok((with_database(admin_url, &name), name))
+}
+
+/// Drops a database made by [`create_postgres_database`] (best effort: nothing may be connected).
+pub async fn drop_postgres_database(admin_url: &str, name: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut conn).await;
+        conn.close().await.ok();
+    }
+}
+
+/// The cluster's durability settings, as the reports name them: `fsync=…`, `synchronous_commit=…`.
+pub async fn postgres_durability(url: &str) -> String {
+    let show = |setting: &'static str| async move {
+        let mut conn = sqlx::PgConnection::connect(url).await.ok()?;
+        let row = sqlx::query(AssertSqlSafe(format!("SHOW {setting}"))).fetch_one(&mut conn).await.ok()?;
+        conn.close().await.ok();
+        sqlx::Row::try_get::<String, _>(&row, 0).ok()
+    };
+    format!(
+        "`fsync={}`, `synchronous_commit={}`",
+        show("fsync").await.unwrap_or_else(|| "?".into()),
+        show("synchronous_commit").await.unwrap_or_else(|| "?".into())
+    )
+}
+
 impl BenchDb {
     /// SQLite through `kluis_store_sqlite::open` (WAL, `synchronous=FULL`, as in production), in
     /// a new temporary directory below `parent` (default: the system temporary directory).
@@ -52,12 +86,8 @@ impl BenchDb {
     /// A new database `kluis_bench_<uuid>` in the cluster of `admin_url` (as the conformance
     /// suite's `fresh_postgres_url` does), opened with `kluis_store_postgres::connect`.
     pub async fn postgres(admin_url: &str) -> anyhow::Result<Self> {
-        let name = format!("kluis_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(admin_url).await.context("connect to the PostgreSQL cluster")?;
-        // The name is ours (a UUID), not input.
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
-        conn.close().await.ok();
-        let store = kluis_store_postgres::connect(&with_database(admin_url, &name), 8).await?;
+        let (url, name) = create_postgres_database(admin_url).await?;
+        let store = kluis_store_postgres::connect(&url, 8).await?;
         Ok(BenchDb {
             store,
             backend: Backend::Postgres,
@@ -108,11 +138,8 @@ impl BenchDb {
     /// Closes the pool and drops the PostgreSQL database (the SQLite directory goes with `self`).
     pub async fn close(self) {
         self.store.close().await;
-        if let Some((admin, name)) = &self.postgres
-            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
-        {
-            let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut conn).await;
-            conn.close().await.ok();
+        if let Some((admin, name)) = &self.postgres {
+            drop_postgres_database(admin, name).await;
         }
     }
 

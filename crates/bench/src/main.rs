@@ -7,6 +7,7 @@
 mod audit;
 mod db;
 mod events;
+mod http;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -23,12 +24,26 @@ struct Cli {
 enum Command {
     /// The audit log: batched append, full verification, inclusion-proof latency.
     Audit(audit::Options),
+    /// The HTTP API of `kluis serve` (a child process): start to a healthy /healthz, read by
+    /// e-mail and create at fixed rates and at maximum throughput, server memory; beside an axum
+    /// server returning a fixed body of the same size.
+    Http(http::Options),
+    /// The baseline server of `http`: axum, one handler returning a fixed JSON body (started by
+    /// `kluis-bench http`; not a benchmark by itself).
+    BaselineServer(http::BaselineOptions),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Command::Audit(options) => runtime.block_on(audit::run(options)),
+        Command::Audit(options) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(audit::run(options))
+        }
+        Command::Http(options) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.client_threads.max(1))
+            .enable_all()
+            .build()?
+            .block_on(http::run(options)),
+        Command::BaselineServer(options) => http::baseline_server(&options),
     }
 }
