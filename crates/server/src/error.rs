@@ -140,12 +140,17 @@ impl ApiError {
     }
 
     pub fn invalid_id() -> Self {
+        ApiError::invalid_id_of("subject", "betrokkene")
+    }
+
+    /// The id of a `what` (`subject`, `account`, `token`; Dutch `what_nl`) in the path is not a UUID.
+    pub fn invalid_id_of(what: &str, what_nl: &str) -> Self {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_id",
             "Invalid id",
-            "the subject id in the path is not a UUID",
-            "het id in het pad is geen UUID",
+            format!("the {what} id in the path is not a UUID"),
+            format!("het {what_nl}-id in het pad is geen UUID"),
         )
     }
 

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kluis_domain::access::Permission;
 use kluis_domain::{AccountId, Timestamp, TokenId};
@@ -18,34 +18,14 @@ use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, Authenticated};
 use crate::routes::auth::AccountBody;
-
-fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
+use crate::routes::no_store;
 
 fn account_id(raw: &str) -> Result<AccountId, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "Invalid id",
-            "the account id in the path is not a UUID",
-            "het account-id in het pad is geen UUID",
-        )
-    })
+    raw.parse().map_err(|_| ApiError::invalid_id_of("account", "account"))
 }
 
 fn token_id(raw: &str) -> Result<TokenId, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "Invalid id",
-            "the token id in the path is not a UUID",
-            "het token-id in het pad is geen UUID",
-        )
-    })
+    raw.parse().map_err(|_| ApiError::invalid_id_of("token", "token"))
 }
 
 /// Body of `POST /api/v1/accounts`.

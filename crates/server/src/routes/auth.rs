@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, Authenticated, Client, SESSION_COOKIE, session_cookie};
+use crate::routes::no_store;
 
 /// Body of `POST /api/v1/auth/login`: the password and one second factor.
 #[derive(Deserialize, ToSchema)]
@@ -77,11 +78,6 @@ pub struct LoginResponse {
     pub csrf_token: String,
     /// RFC 3339: the absolute end of the session.
     pub expires_at: String,
-}
-
-fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 fn cookie(state: &AppState, value: &str, max_age_s: i64) -> Result<HeaderValue, ApiError> {

@@ -6,3 +6,12 @@ pub mod auth;
 pub mod meta;
 pub mod register;
 pub mod subjects;
+
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+/// Responses with personal data or secrets must not be cached by browsers or proxies.
+pub(crate) fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Access, AppJson, AppQuery, Authenticated};
+use crate::routes::no_store;
 
 /// Body of `POST /api/v1/subjects`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -103,12 +104,6 @@ impl From<Subject> for SubjectBody {
 
 fn parse_id(raw: &str) -> Result<SubjectId, ApiError> {
     raw.parse().map_err(|_| ApiError::invalid_id())
-}
-
-/// Personal data must not be cached by browsers or proxies.
-fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// Create a subject.
