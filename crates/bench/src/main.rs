@@ -8,6 +8,7 @@ mod audit;
 mod db;
 mod events;
 mod http;
+mod import;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     /// e-mail and create at fixed rates and at maximum throughput, server memory; beside an axum
     /// server returning a fixed body of the same size.
     Http(http::Options),
+    /// Bulk import: subjects of 8 fields through `Vault::import_subjects` in batches, beside a
+    /// raw plaintext insert of the same rows (same batch size, transactions and durability).
+    Import(import::Options),
     /// The baseline server of `http`: axum, one handler returning a fixed JSON body (started by
     /// `kluis-bench http`; not a benchmark by itself).
     BaselineServer(http::BaselineOptions),
@@ -44,6 +48,9 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(http::run(options)),
+        Command::Import(options) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(import::run(options))
+        }
         Command::BaselineServer(options) => http::baseline_server(&options),
     }
 }

@@ -181,6 +181,28 @@ enum SubjectCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Import subjects from JSON lines: one object of field → value per line (blank lines are
+    /// skipped), from FILE or `-` for stdin. Every --batch lines are checked and stored in one
+    /// transaction, with one audited `subject.create` per subject. A malformed or invalid line
+    /// stops the import with an error naming its line number (never its content) and nothing of
+    /// its batch is stored; earlier batches stay stored (the error says how many subjects).
+    /// Prints `{"imported": N}`; with --print-ids first one `{"line": L, "id": ID}` per subject.
+    Import {
+        #[command(flatten)]
+        purpose: PurposeArg,
+        /// Data-subject category of every imported subject.
+        #[arg(long, default_value = "customer")]
+        kind: String,
+        /// Lines per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
+        /// Print the id of every imported subject with its line number.
+        #[arg(long)]
+        print_ids: bool,
+        /// The JSON-lines file, or `-` for stdin.
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
     /// Show a subject as JSON.
     Get {
         id: String,
@@ -686,6 +708,12 @@ async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
             let id = vault.create_subject(&ctx, &scope, kind, &values).await.map_err(describe)?;
             println!("{}", serde_json::json!({ "id": id.to_string() }));
         }
+        SubjectCommand::Import { purpose, kind, batch, print_ids, file } => {
+            let ctx = cli_context(&purpose.purpose)?;
+            let kind: SubjectKind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+            let imported = import_subjects(&vault, &ctx, &scope, kind, &file, batch as usize, print_ids).await?;
+            println!("{}", serde_json::json!({ "imported": imported }));
+        }
         SubjectCommand::Get { id, purpose } => {
             let ctx = cli_context(&purpose.purpose)?;
             let id = id.parse().map_err(|e| anyhow::anyhow!("subject id: {e}"))?;
@@ -728,6 +756,110 @@ async fn subject(config: &Config, cmd: SubjectCommand) -> anyhow::Result<()> {
     }
     vault.store().close().await;
     Ok(())
+}
+
+/// One line of an import: a JSON object of field names to string values. The error names the
+/// position only: serde_json's messages can quote the input.
+fn import_line(text: &str, line: u64) -> anyhow::Result<Vec<(String, String)>> {
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| {
+        anyhow::anyhow!("line {line}: expected a JSON object of field names to string values (column {})", e.column())
+    })?;
+    if map.is_empty() {
+        bail!("line {line}: the object names no field");
+    }
+    Ok(map.into_iter().collect())
+}
+
+/// `kluis subject import`: returns how many subjects were stored.
+async fn import_subjects(
+    vault: &Vault<SqlStore>,
+    ctx: &AuditContext,
+    scope: &kluis_domain::access::CallerScope,
+    kind: SubjectKind,
+    file: &Path,
+    batch: usize,
+    print_ids: bool,
+) -> anyhow::Result<u64> {
+    let mut reader: Box<dyn std::io::BufRead> = if file == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let mut imported = 0_u64;
+    let mut line = 0_u64;
+    let mut text = Zeroizing::new(String::new());
+    let mut eof = false;
+    let earlier = |n: u64| {
+        if n == 0 { String::new() } else { format!("; the {n} subject(s) of earlier batches stay stored") }
+    };
+    while !eof {
+        let mut rows: Vec<Vec<(String, String)>> = Vec::with_capacity(batch);
+        let mut lines: Vec<u64> = Vec::with_capacity(batch);
+        while rows.len() < batch {
+            text.clear();
+            line += 1;
+            let read = reader.read_line(&mut text).map_err(|_| {
+                anyhow::anyhow!(
+                    "line {line}: cannot be read (not UTF-8?); nothing of this batch was stored{}",
+                    earlier(imported)
+                )
+            })?;
+            if read == 0 {
+                eof = true;
+                break;
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            let row = import_line(&text, line)
+                .map_err(|e| anyhow::anyhow!("{e}; nothing of this batch was stored{}", earlier(imported)))?;
+            rows.push(row);
+            lines.push(line);
+        }
+        if rows.is_empty() {
+            break;
+        }
+        let ids = match vault.import_subjects(ctx, scope, kind, &rows).await {
+            Ok(ids) => ids,
+            Err(VaultError::InvalidRows(invalid)) => {
+                let mut out = Vec::new();
+                for (row, errors) in &invalid {
+                    for e in &errors.0 {
+                        out.push(format!(
+                            "  line {}: {}: {} ({})",
+                            lines[*row],
+                            e.field,
+                            e.code.message_en(),
+                            e.code.as_str()
+                        ));
+                    }
+                }
+                bail!(
+                    "invalid values on {} line(s); nothing of this batch was stored{}:\n{}",
+                    invalid.len(),
+                    earlier(imported),
+                    out.join("\n")
+                );
+            }
+            Err(e) => {
+                return Err(describe(e)).context(format!(
+                    "lines {}–{} not imported; nothing of this batch was stored{}",
+                    lines[0],
+                    lines[lines.len() - 1],
+                    earlier(imported)
+                ));
+            }
+        };
+        if print_ids {
+            let mut out = std::io::stdout().lock();
+            for (id, line) in ids.iter().zip(&lines) {
+                writeln!(out, "{}", serde_json::json!({ "line": line, "id": id.to_string() }))?;
+            }
+        }
+        imported += ids.len() as u64;
+    }
+    Ok(imported)
 }
 
 /// A progress bar on a terminal, nothing otherwise.

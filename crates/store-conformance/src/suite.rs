@@ -244,6 +244,90 @@ pub async fn create_and_load<S: Store>(store: S) {
     assert!(find(&store, &duplicate.index[0]).await.is_empty(), "{b}: duplicate's index entry not stored");
 }
 
+/// `create_subjects` stores a batch in one transaction, each subject exactly as `create_subject`
+/// stores it, with its events in order; a batch with a duplicate id (within the batch or already
+/// stored) stores nothing and appends no event.
+pub async fn create_subjects_batch<S: Store>(store: S) {
+    let b = store.backend();
+    initialised(&store).await;
+    let single = new_subject(30);
+    store.create_subject(&single, &event(Action::SubjectCreate, Some(single.id), "s0")).await.expect("create");
+    let before = counts(&store).await;
+    let log_before = audit_log(&store).await;
+
+    // 250 subjects: more rows than one multi-row statement takes (subjects, values and index). The
+    // first is the single subject's twin under a new id, so the two records can be compared.
+    let mut batch: Vec<NewSubject> = (0..250_u8).map(new_subject).collect();
+    for (i, subject) in batch.iter_mut().enumerate() {
+        subject.index = vec![entry("email", &[0xb0, u8::try_from(i).unwrap_or(0)])];
+    }
+    batch[0] = NewSubject { id: SubjectId::generate(), ..single.clone() };
+    let events: Vec<AuditEvent> =
+        batch.iter().enumerate().map(|(i, s)| event(Action::SubjectCreate, Some(s.id), &format!("b{i}"))).collect();
+    store.create_subjects(&batch, &events).await.unwrap_or_else(|e| panic!("{b}: create_subjects: {e}"));
+
+    let one = load(&store, single.id).await.expect("single subject loads");
+    let twin = load(&store, batch[0].id).await.expect("batch subject loads");
+    assert_eq!(SubjectRecord { id: single.id, ..twin }, one, "{b}: a batch row equals what create_subject stores");
+    for subject in &batch {
+        let record = load(&store, subject.id).await.unwrap_or_else(|| panic!("{b}: batch subject stored"));
+        let mut values = subject.values.clone();
+        values.sort_by(|x, y| x.field.cmp(&y.field));
+        let want = SubjectRecord {
+            id: subject.id,
+            kind: subject.kind,
+            created_at: T0,
+            updated_at: T0,
+            revision: 1,
+            restricted: false,
+            data_key: subject.data_key.clone(),
+            values,
+        };
+        assert_eq!(record, want, "{b}: batch subject round trip");
+    }
+    for subject in &batch[1..] {
+        assert_eq!(find(&store, &subject.index[0]).await, vec![subject.id], "{b}: batch index entry stored");
+    }
+    let mut twins = vec![single.id, batch[0].id];
+    twins.sort();
+    for entry in &single.index {
+        assert_eq!(find(&store, entry).await, twins, "{b}: the twin has the single subject's index entries");
+    }
+    let after = counts(&store).await;
+    assert_eq!(
+        (after.subjects, after.values, after.index_entries, after.audit_events),
+        (before.subjects + 250, before.values + 750, before.index_entries + 251, before.audit_events + 250),
+        "{b}: counts after the batch"
+    );
+    let log = audit_log(&store).await;
+    assert_dense(b, &log);
+    assert_eq!(log[..log_before.len()], log_before[..], "{b}: earlier events untouched");
+    let appended: Vec<Vec<u8>> = log[log_before.len()..].iter().map(|(_, e)| e.clone()).collect();
+    assert_eq!(appended, events.iter().map(enc).collect::<Vec<_>>(), "{b}: the batch's events, in order");
+
+    // A duplicate id inside the batch, or one already stored: nothing of the batch lands.
+    let fresh = [new_subject(40), new_subject(41)];
+    let stored_id = NewSubject { id: batch[7].id, ..new_subject(42) };
+    for (case, bad) in [
+        ("a duplicate id in the batch", vec![fresh[0].clone(), fresh[1].clone(), fresh[0].clone()]),
+        ("an id already stored", vec![fresh[0].clone(), fresh[1].clone(), stored_id]),
+    ] {
+        let events: Vec<AuditEvent> = bad.iter().map(|s| event(Action::SubjectCreate, Some(s.id), "dup")).collect();
+        let result = store.create_subjects(&bad, &events).await;
+        assert!(matches!(result, Err(StoreError::Duplicate)), "{b}: {case}: {result:?}");
+        assert_eq!(counts(&store).await, after, "{b}: {case}: nothing stored, no event appended");
+        for subject in &fresh {
+            assert_eq!(load(&store, subject.id).await, None, "{b}: {case}: no subject of the batch");
+            assert!(find(&store, &subject.index[0]).await.is_empty(), "{b}: {case}: no index entry of the batch");
+        }
+        assert_eq!(audit_log(&store).await, log, "{b}: {case}: audit log unchanged");
+    }
+    let kept = load(&store, batch[7].id).await.map(|r| r.data_key);
+    assert_eq!(kept, Some(batch[7].data_key.clone()), "{b}: the stored subject is untouched");
+    store.create_subjects(&[], &[]).await.unwrap_or_else(|e| panic!("{b}: an empty batch: {e}"));
+    assert_eq!(counts(&store).await, after, "{b}: an empty batch changes nothing");
+}
+
 /// `read_subject` appends exactly one event, built by the closure from what it read.
 pub async fn read_subject_audits<S: Store>(store: S) {
     let b = store.backend();
@@ -583,6 +667,14 @@ pub async fn audit_failure_rolls_back<S: Store, F: AsyncFn(bool)>(store: S, sabo
     assert!(created.is_err(), "{b}: create must fail when its audit event cannot be stored");
     assert_eq!(load(&store, fresh.id).await, None, "{b}: the failed create left no subject");
     assert!(find(&store, &fresh.index[0]).await.is_empty(), "{b}: the failed create left no index entry");
+    let batch = [new_subject(14), new_subject(15)];
+    let events = batch.each_ref().map(|s| event(Action::SubjectCreate, Some(s.id), "x1b"));
+    let created = store.create_subjects(&batch, &events).await;
+    assert!(created.is_err(), "{b}: a bulk create must fail when its audit events cannot be stored");
+    for s in &batch {
+        assert_eq!(load(&store, s.id).await, None, "{b}: the failed bulk create left no subject");
+        assert!(find(&store, &s.index[0]).await.is_empty(), "{b}: the failed bulk create left no index entry");
+    }
 
     let change = SubjectChange {
         id: subject.id,

@@ -62,6 +62,13 @@ fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| corrupt("integer out of range"))
 }
 
+/// Rows per multi-row INSERT of a bulk write (see `SqlStore::append_in` on why not more).
+const ROWS_PER_INSERT: usize = 100;
+/// Parameters per multi-row INSERT of a bulk write with wide rows (`subjects`: 8 columns).
+const MAX_PARAMS: usize = 400;
+/// Columns of a `subjects` row as a bulk create inserts it.
+const SUBJECT_COLUMNS: usize = 8;
+
 /// `INSERT … VALUES ($1, $2), ($3, $4), …` for `rows` rows of `columns` values.
 pub fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
     let mut sql = String::from(prefix);
@@ -615,6 +622,68 @@ impl Store for SqlStore {
         Self::upsert_values(&mut tx, &id, &subject.values).await?;
         Self::insert_index(&mut tx, &id, &subject.index).await?;
         Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await.map_err(|e| backend(&e))
+    }
+
+    async fn create_subjects(&self, subjects: &[NewSubject], audit: &[AuditEvent]) -> Result<(), StoreError> {
+        if subjects.is_empty() && audit.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = subjects.iter().map(|s| s.id.to_string()).collect();
+        let mut tx = self.begin_write().await?;
+        // Multi-row inserts of at most 100 rows and 400 parameters (see `append_in` on why not more).
+        for chunk in subjects.iter().zip(&ids).collect::<Vec<_>>().chunks(MAX_PARAMS / SUBJECT_COLUMNS) {
+            let sql = values_sql(
+                "INSERT INTO subjects (id, kind, created_at, updated_at, revision, key_version, kek_version, \
+                 wrapped_key) VALUES ",
+                SUBJECT_COLUMNS,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (subject, id) in chunk {
+                query = query
+                    .bind(id.as_str())
+                    .bind(subject.kind.as_str())
+                    .bind(subject.created_at.as_millis())
+                    .bind(subject.created_at.as_millis())
+                    .bind(1_i64)
+                    .bind(i64::from(subject.data_key.key_version))
+                    .bind(i64::from(subject.data_key.kek_version))
+                    .bind(subject.data_key.wrapped.as_slice());
+            }
+            query.execute(&mut *tx).await.map_err(|e| unique_or_backend(&e))?;
+        }
+        let values: Vec<(&str, &StoredValue)> =
+            subjects.iter().zip(&ids).flat_map(|(s, id)| s.values.iter().map(move |v| (id.as_str(), v))).collect();
+        for chunk in values.chunks(ROWS_PER_INSERT) {
+            let sql = values_sql(
+                "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ",
+                4,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, value) in chunk {
+                query = query
+                    .bind(*id)
+                    .bind(value.field.as_str())
+                    .bind(i64::from(value.key_version))
+                    .bind(value.ciphertext.as_slice());
+            }
+            query.execute(&mut *tx).await.map_err(|e| unique_or_backend(&e))?;
+        }
+        let entries: Vec<(&str, &IndexEntry)> =
+            subjects.iter().zip(&ids).flat_map(|(s, id)| s.index.iter().map(move |e| (id.as_str(), e))).collect();
+        for chunk in entries.chunks(ROWS_PER_INSERT) {
+            let mut sql =
+                values_sql("INSERT INTO blind_index (index_name, digest, subject_id) VALUES ", 3, chunk.len());
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, entry) in chunk {
+                query = query.bind(entry.index.as_str()).bind(entry.digest.as_slice()).bind(*id);
+            }
+            query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
+        }
+        Self::append_in(&mut tx, audit).await?;
         tx.commit().await.map_err(|e| backend(&e))
     }
 

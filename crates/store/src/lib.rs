@@ -286,6 +286,16 @@ pub trait Store: Clone + Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Creates several subjects (wrapped data keys, values, index entries) and appends `audit`, all
+    /// in one transaction: the batch lands completely or not at all. `Duplicate` if an id exists
+    /// already or occurs twice in the batch; then nothing of the batch is stored and no event is
+    /// appended. Each subject is stored exactly as [`Store::create_subject`] would store it.
+    fn create_subjects(
+        &self,
+        subjects: &[NewSubject],
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Loads a subject without auditing: for recomputing derived data inside an audited change.
     fn load_subject(&self, id: SubjectId) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send;
 

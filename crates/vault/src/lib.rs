@@ -42,6 +42,10 @@ const FIRST_DATA_KEY_VERSION: u32 = 1;
 pub enum VaultError {
     #[error("invalid values: {0}")]
     Validation(ValidationErrors),
+    /// Rows of a bulk import with invalid values: each row's index (from 0, in the order given)
+    /// with all its errors; nothing of the batch was stored.
+    #[error("{} invalid row(s); nothing was stored: {}", .0.len(), render_rows(.0))]
+    InvalidRows(Vec<(usize, ValidationErrors)>),
     #[error("invalid lookup value: {0}")]
     InvalidLookup(ValueError),
     #[error("the change names no field")]
@@ -87,6 +91,11 @@ pub enum VaultError {
     /// The register text has problems (each with rule, line and column); nothing was stored.
     #[error("the register has {} problem(s); nothing was stored", .0.len())]
     Register(Vec<Diagnostic>),
+}
+
+fn render_rows(rows: &[(usize, ValidationErrors)]) -> String {
+    let rows: Vec<String> = rows.iter().map(|(i, errors)| format!("row {i}: {errors}")).collect();
+    rows.join("; ")
 }
 
 impl From<StoreError> for VaultError {
@@ -502,8 +511,22 @@ impl<S: Store> Vault<S> {
             .map_err(VaultError::Validation)?;
         let fields: Vec<&str> = parsed.iter().map(|(def, _)| def.name).collect();
         self.require_covered(ctx, &filter, Action::SubjectCreate, None, &fields).await?;
+        let (subject, event) = self.new_subject(ctx, kind, self.clock.now(), &parsed)?;
+        self.store.create_subject(&subject, &event).await?;
+        Ok(subject.id)
+    }
+
+    /// A new subject from validated values: a fresh id and data key wrapped under the current
+    /// KEK, every value sealed, the blind-index entries, and its `subject.create` event.
+    fn new_subject(
+        &self,
+        ctx: &AuditContext,
+        kind: SubjectKind,
+        now: Timestamp,
+        parsed: &[(&kluis_domain::fields::FieldDef, FieldValue)],
+    ) -> Result<(NewSubject, AuditEvent), VaultError> {
+        let fields: Vec<&str> = parsed.iter().map(|(def, _)| def.name).collect();
         let id = SubjectId::generate();
-        let now = self.clock.now();
         let dek = SecretKey::generate()?;
         let kek_version = self.keyring.current_kek_version();
         let kek =
@@ -514,7 +537,7 @@ impl<S: Store> Vault<S> {
             wrapped: wrap_key(kek, &dek, &aad::data_key(id.as_bytes(), FIRST_DATA_KEY_VERSION, kek_version))?,
         };
         let mut values = Vec::with_capacity(parsed.len());
-        for (def, value) in &parsed {
+        for (def, value) in parsed {
             values.push(Self::seal_value(id, &dek, FIRST_DATA_KEY_VERSION, def.name, value.as_str())?);
         }
         let index = self.index_entries(parsed.iter().map(|(def, value)| (def.name, value)))?;
@@ -526,9 +549,48 @@ impl<S: Store> Vault<S> {
             &categories_of(&self.catalogue, &fields),
             Outcome::Success,
         );
-        let subject = NewSubject { id, kind, created_at: now, data_key, values, index };
-        self.store.create_subject(&subject, &event).await?;
-        Ok(id)
+        Ok((NewSubject { id, kind, created_at: now, data_key, values, index }, event))
+    }
+
+    /// Creates many subjects of one kind in one transaction (bulk import): the purpose is decided
+    /// once, every row is validated first (all errors of all rows are reported together, as
+    /// [`VaultError::InvalidRows`] with each row's index), the purpose must cover every field any
+    /// row names, and then each row is sealed and indexed as [`Vault::create_subject`] does, with
+    /// one `subject.create` event per subject. Nothing is stored unless every row is accepted.
+    /// Returns the new ids in row order.
+    pub async fn import_subjects(
+        &self,
+        ctx: &AuditContext,
+        scope: &CallerScope,
+        kind: SubjectKind,
+        rows: &[Vec<(String, String)>],
+    ) -> Result<Vec<SubjectId>, VaultError> {
+        let filter = self.decide_call(ctx, scope, Action::SubjectCreate, None).await?;
+        let mut parsed = Vec::with_capacity(rows.len());
+        let mut invalid = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            match self.catalogue.parse_values(row.iter().map(|(f, v)| (f.as_str(), v.as_str()))) {
+                Ok(values) => parsed.push(values),
+                Err(errors) => invalid.push((i, errors)),
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(VaultError::InvalidRows(invalid));
+        }
+        let mut fields: Vec<&str> = parsed.iter().flatten().map(|(def, _)| def.name).collect();
+        fields.sort_unstable();
+        fields.dedup();
+        self.require_covered(ctx, &filter, Action::SubjectCreate, None, &fields).await?;
+        let now = self.clock.now();
+        let mut subjects = Vec::with_capacity(parsed.len());
+        let mut events = Vec::with_capacity(parsed.len());
+        for values in &parsed {
+            let (subject, event) = self.new_subject(ctx, kind, now, values)?;
+            subjects.push(subject);
+            events.push(event);
+        }
+        self.store.create_subjects(&subjects, &events).await?;
+        Ok(subjects.iter().map(|s| s.id).collect())
     }
 
     /// The event of a read of `record` under `filter`: the fields shown, or a refusal because of

@@ -47,6 +47,9 @@ on_both_backends! {
     authenticate_checks_the_token => sqlite_authenticate_checks_the_token, postgres_authenticate_checks_the_token;
     concurrent_updates_keep_index_consistent => sqlite_concurrent_updates_keep_index_consistent, postgres_concurrent_updates_keep_index_consistent;
     audit_failure_fails_closed => sqlite_audit_failure_fails_closed, postgres_audit_failure_fails_closed;
+    import_round_trip => sqlite_import_round_trip, postgres_import_round_trip;
+    import_invalid_row_stores_nothing => sqlite_import_invalid_row_stores_nothing, postgres_import_invalid_row_stores_nothing;
+    import_field_outside_purpose_stores_nothing => sqlite_import_field_outside_purpose_stores_nothing, postgres_import_field_outside_purpose_stores_nothing;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -585,6 +588,153 @@ async fn invalid_input_changes_nothing(backend: Backend) {
     let audit_after = f.vault.store().audit_events(0, 1_000_000).await.expect("audit");
     assert_eq!(audit_after, audit_before, "{b}: invalid input appended audit events");
     assert_eq!(get(&f, id).await.expect("get"), jan_normalised(), "{b}: values unchanged");
+}
+
+/// Row `i` of an import: eight fields, three of them blind-indexed on their own plus the
+/// postcode and house number.
+fn import_row(i: usize) -> Vec<(String, String)> {
+    let row = vec![
+        ("first_names", "Anna Maria".to_owned()),
+        ("last_name", format!("Import{}", unique_letters())),
+        ("email", format!("Import.{i}@Example.NL")),
+        ("phone", format!("06-{:08}", 10_000_000 + i)),
+        ("iban", unique_nl_iban()),
+        ("street", "Dorpsstraat".to_owned()),
+        ("postcode", "1234 AB".to_owned()),
+        ("house_number", (i + 1).to_string()),
+    ];
+    row.into_iter().map(|(f, v)| (f.to_owned(), v)).collect()
+}
+
+async fn audit_log(f: &Fixture) -> Vec<kluis_vault::StoredAuditEvent> {
+    f.vault.store().audit_events(0, 1_000_000).await.expect("audit")
+}
+
+async fn import_round_trip(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let b = f.name();
+    let rows: Vec<Vec<(String, String)>> = (0..50).map(import_row).collect();
+    let before = counts(&f).await;
+    let ids = f.vault.import_subjects(&ctx(), &scope(), SubjectKind::Customer, &rows).await.expect("import");
+    assert_eq!(ids.len(), 50, "{b}: one id per row");
+    let after = counts(&f).await;
+    assert_eq!(
+        (after.subjects, after.values, after.index_entries, after.audit_events),
+        (before.subjects + 50, before.values + 400, before.index_entries + 200, before.audit_events + 50),
+        "{b}: 50 subjects, 8 values and 4 index entries each, one event each"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let email = format!("import.{i}@example.nl");
+        assert_eq!(find_ids(&f, IndexName::Email, &[&email]).await.expect("find"), vec![*id], "{b}: row {i} by e-mail");
+        let values = get(&f, *id).await.expect("get");
+        assert_eq!(values.get("email"), Some(&email), "{b}: row {i} normalised like create_subject");
+        assert_eq!(values.len(), 8, "{b}: row {i} has its eight values");
+    }
+    let phone = format!("06 {:08}", 10_000_007);
+    assert_eq!(find_ids(&f, IndexName::Phone, &[&phone]).await.expect("find"), vec![ids[7]], "{b}: by phone");
+    assert_eq!(
+        find_ids(&f, IndexName::PostcodeHouseNumber, &["1234AB", "8"]).await.expect("find"),
+        vec![ids[7]],
+        "{b}: by postcode and house number"
+    );
+    // The events are those create_subject writes: one subject.create per subject, in row order.
+    let single = create(&f, &import_row(99)).await;
+    let log = audit_log(&f).await;
+    let text = |seq: usize| String::from_utf8(log[seq].event.clone()).expect("utf-8");
+    let first = usize::try_from(before.audit_events).expect("size");
+    for (k, id) in ids.iter().enumerate() {
+        assert!(text(first + k).contains(&id.to_string()), "{b}: event {k} names subject {k}");
+    }
+    let single_event = text(log.len() - 1);
+    // The same event but for `seq`, `time` and the subject id.
+    let strip = |t: String, id: SubjectId| {
+        let t = t.replace(&id.to_string(), "ID");
+        t[t.find("\"actor\"").expect("actor member")..].to_owned()
+    };
+    assert!(single_event.contains("subject.create"), "{b}: {single_event}");
+    assert_eq!(strip(text(first), ids[0]), strip(single_event, single), "{b}: same event shape as create_subject");
+}
+
+async fn import_invalid_row_stores_nothing(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let b = f.name();
+    let before = counts(&f).await;
+    let log_before = audit_log(&f).await;
+    let mut rows: Vec<Vec<(String, String)>> = (0..10).map(import_row).collect();
+    rows[3] = input(&[("email", "not-an-address"), ("iban", "NL92ABNA0417164300")]);
+    rows[8].push(("bsn".to_owned(), "111222333".to_owned()));
+    match f.vault.import_subjects(&ctx(), &scope(), SubjectKind::Customer, &rows).await {
+        Err(VaultError::InvalidRows(invalid)) => {
+            let got: Vec<(usize, Vec<(String, ValueErrorCode)>)> = invalid
+                .iter()
+                .map(|(i, errors)| (*i, errors.0.iter().map(|e| (e.field.clone(), e.code)).collect()))
+                .collect();
+            let want = vec![
+                (
+                    3,
+                    vec![
+                        ("email".to_owned(), ValueErrorCode::InvalidEmail),
+                        ("iban".to_owned(), ValueErrorCode::InvalidIban),
+                    ],
+                ),
+                (8, vec![("bsn".to_owned(), ValueErrorCode::ForbiddenCategory)]),
+            ];
+            assert_eq!(got, want, "{b}: every invalid row with all its errors");
+            let text = VaultError::InvalidRows(invalid).to_string();
+            assert!(text.contains("row 3") && text.contains("row 8"), "{b}: rows named: {text}");
+            assert!(
+                !text.contains("111222333") && !text.contains("NL92") && !text.contains("not-an"),
+                "{b}: no values: {text}"
+            );
+        }
+        other => panic!("{b}: import with invalid rows: {other:?}"),
+    }
+    assert_eq!(counts(&f).await, before, "{b}: nothing stored");
+    assert_eq!(audit_log(&f).await, log_before, "{b}: nothing audited");
+    let email = "import.0@example.nl";
+    assert!(
+        find_ids(&f, IndexName::Email, &[email]).await.expect("find").is_empty(),
+        "{b}: valid rows not stored either"
+    );
+}
+
+async fn import_field_outside_purpose_stores_nothing(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let b = f.name();
+    let before = counts(&f).await;
+    let newsletter = AuditContext { purpose: Some(Purpose::parse("newsletter").expect("purpose")), ..ctx() };
+    // Every row but one holds only the e-mail address, which `newsletter` covers.
+    let mut rows: Vec<Vec<(String, String)>> =
+        (0..5).map(|i| input(&[("email", &format!("letter.{i}@example.nl"))])).collect();
+    rows[2].push(("iban".to_owned(), unique_nl_iban()));
+    match f.vault.import_subjects(&newsletter, &scope(), SubjectKind::Customer, &rows).await {
+        Err(VaultError::FieldsNotCovered { purpose, fields }) => {
+            assert_eq!(
+                (purpose.as_str(), fields),
+                ("newsletter", vec!["iban".to_owned()]),
+                "{b}: refusal names the field"
+            );
+        }
+        other => panic!("{b}: import outside the purpose: {other:?}"),
+    }
+    let after = counts(&f).await;
+    assert_eq!(
+        (after.subjects, after.values, after.index_entries),
+        (before.subjects, before.values, before.index_entries),
+        "{b}: nothing stored"
+    );
+    assert_eq!(after.audit_events, before.audit_events + 1, "{b}: only the refusal is audited");
+    let log = audit_log(&f).await;
+    let refusal = String::from_utf8(log[log.len() - 1].event.clone()).expect("utf-8");
+    assert!(refusal.contains("field_not_allowed"), "{b}: the refusal's reason: {refusal}");
+    let ok = f.vault.import_subjects(&newsletter, &scope(), SubjectKind::Customer, &rows[..2]).await.expect("import");
+    assert_eq!(ok.len(), 2, "{b}: rows the purpose covers import");
 }
 
 /// Every stored byte of a PostgreSQL database, column by column (bytea raw, anything else as text).
