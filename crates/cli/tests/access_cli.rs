@@ -4,39 +4,19 @@
 //! a running `kluis serve`, the admin's login, session and logout over HTTP, and a malformed
 //! `trusted_proxies` refused before anything is initialised.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use kluis_crypto::totp::TotpSecret;
 use kluis_store_conformance::{files_below, find_canary};
 
 mod common;
 
-use common::{fails, ok, run, start, stderr, stdout, token_of};
+use common::{Setup, fails, ok, run, start, stderr, stdout, token_of};
 
 /// A strong password (zxcvbn 4); kept in a file outside the data directory.
 const PASSWORD: &str = "Vlinder-Kachel-Oesterzwam-1987";
 
-/// A data directory (not yet created), a work directory beside it for password files and
-/// exports, and for PostgreSQL a fresh database. `None` when PostgreSQL is skipped.
-struct Setup {
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    url: Option<String>,
-}
-
 impl Setup {
-    async fn new(postgres: bool) -> Option<Setup> {
-        let url = if postgres { Some(kluis_store_conformance::fresh_postgres_url().await?) } else { None };
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let data = dir.path().join("data");
-        Some(Setup { dir, data, url })
-    }
-
-    fn kluis(&self) -> Command {
-        common::kluis(&self.data, self.url.as_deref())
-    }
-
     fn run(&self, args: &[&str]) -> Output {
         run(self.kluis().args(args))
     }

@@ -4,8 +4,7 @@
 //! and `kluis serve` signs checkpoints by itself.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use kluis_crypto::note::{AuditSigningKey, AuditVerifyingKey, verify_checkpoint};
@@ -14,37 +13,11 @@ use sqlx::Row;
 
 mod common;
 
-use common::{fails, kluis, ok, run, start, stderr};
-
-/// A directory and, for PostgreSQL, a fresh database. `None` when PostgreSQL is skipped.
-struct Setup {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    url: Option<String>,
-}
+use common::{Setup, fails, kluis, ok, run, start, stderr};
 
 impl Setup {
-    async fn new(postgres: bool) -> Option<Setup> {
-        let url = if postgres { Some(kluis_store_conformance::fresh_postgres_url().await?) } else { None };
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let data = dir.path().join("data");
-        Some(Setup { _dir: dir, data, url })
-    }
-
-    fn kluis(&self) -> Command {
-        kluis(&self.data, self.url.as_deref())
-    }
-
     fn audit(&self, args: &[&str]) -> Output {
         run(self.kluis().arg("audit").args(args))
-    }
-
-    /// The store, opened directly (the tamperer's view).
-    async fn store(&self) -> SqlStore {
-        match &self.url {
-            Some(url) => kluis_store_postgres::connect(url, 2).await.expect("connect"),
-            None => kluis_store_sqlite::open(&self.data.join(kluis_store_sqlite::DATABASE_FILE)).await.expect("open"),
-        }
     }
 
     fn public_key_file(&self) -> String {

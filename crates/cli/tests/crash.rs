@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ const CHECKPOINT_EVERY_EVENTS: &str = "40";
 
 mod common;
 
-use common::{kluis, ok, run};
+use common::{Setup, ok, run};
 
 /// SplitMix64: a small seeded generator, so a failing run's kill moments can be replayed.
 struct Rng(u64);
@@ -69,32 +69,10 @@ fn letters(mut n: usize) -> String {
     out.iter().rev().collect()
 }
 
-/// The data directory and, for PostgreSQL, a fresh database.
-struct Setup {
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    url: Option<String>,
-}
-
 impl Setup {
-    /// `None` when PostgreSQL is skipped on purpose.
-    async fn new(postgres: bool) -> Option<Setup> {
-        let url = if postgres { Some(kluis_store_conformance::fresh_postgres_url().await?) } else { None };
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let data = dir.path().join("data");
-        Some(Setup { dir, data, url })
-    }
-
-    fn kluis(&self) -> Command {
-        kluis(&self.data, self.url.as_deref())
-    }
-
     /// Subjects in the store, counted directly (the server is not running).
     async fn subject_count(&self) -> usize {
-        let store = match &self.url {
-            Some(url) => kluis_store_postgres::connect(url, 2).await.expect("connect"),
-            None => kluis_store_sqlite::open(&self.data.join(kluis_store_sqlite::DATABASE_FILE)).await.expect("open"),
-        };
+        let store = self.store().await;
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM subjects").fetch_one(store.pool()).await.expect("count").get(0);
         store.close().await;
         usize::try_from(n).expect("a count")

@@ -3,11 +3,11 @@
 //! the database directly.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 mod common;
 
-use common::{fails, ok, run, stderr};
+use common::{Setup, fails, ok, run, stderr};
 use sqlx::Row;
 
 /// Line `i` (from 0) of a test import: eight fields, a unique e-mail address.
@@ -29,26 +29,14 @@ fn serde_line(pairs: &[(&str, String)]) -> String {
     format!("{{{}}}\n", fields.join(","))
 }
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    data: std::path::PathBuf,
-    url: Option<String>,
+/// A fresh data directory (and database) after `kluis init --no-admin`.
+async fn initialised(postgres: bool) -> Option<Setup> {
+    let setup = Setup::new(postgres).await?;
+    ok(&run(setup.kluis().args(["init", "--no-admin"])));
+    Some(setup)
 }
 
 impl Setup {
-    async fn new(postgres: bool) -> Option<Setup> {
-        let url = if postgres { Some(kluis_store_conformance::fresh_postgres_url().await?) } else { None };
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let setup = Setup { _dir: dir, data, url };
-        ok(&run(setup.kluis().args(["init", "--no-admin"])));
-        Some(setup)
-    }
-
-    fn kluis(&self) -> Command {
-        common::kluis(&self.data, self.url.as_deref())
-    }
-
     /// `kluis subject import --purpose storage … -` with `input` on stdin.
     fn import(&self, args: &[&str], input: &str) -> Output {
         self.import_as("storage", args, input)
@@ -98,7 +86,7 @@ impl Setup {
 }
 
 async fn imports_1200_lines(postgres: bool) {
-    let Some(s) = Setup::new(postgres).await else { return };
+    let Some(s) = initialised(postgres).await else { return };
     // A file, with a blank line in the middle (skipped, but counted as a line).
     let mut text: String = (0..600).map(line).collect();
     text.push('\n');
@@ -127,7 +115,7 @@ async fn imports_1200_lines(postgres: bool) {
 }
 
 async fn bad_line_names_its_number(postgres: bool) {
-    let Some(s) = Setup::new(postgres).await else { return };
+    let Some(s) = initialised(postgres).await else { return };
     let secret = "geheim-canary-9876";
     // Lines 1–5 are the first batch of 5 (stored); line 8 is cut off in the second batch.
     let mut lines: Vec<String> = (0..10).map(line).collect();

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{kluis, ok, run};
+use common::{Setup, ok, run};
 
 /// Requests per second, all kinds together.
 const RATE_PER_SEC: u32 = 50;
@@ -225,26 +225,7 @@ fn support_view(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The data directory and, for PostgreSQL, a fresh database.
-struct Setup {
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    url: Option<String>,
-}
-
-impl Setup {
-    /// `None` when PostgreSQL is skipped on purpose.
-    async fn new(postgres: bool) -> Option<Setup> {
-        let url = if postgres { Some(kluis_store_conformance::fresh_postgres_url().await?) } else { None };
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let data = dir.path().join("data");
-        Some(Setup { dir, data, url })
-    }
-
-    fn kluis(&self) -> Command {
-        kluis(&self.data, self.url.as_deref())
-    }
-}
+impl Setup {}
 
 /// A running `kluis serve`, its stderr in a log file. Killed on drop if still running.
 struct Server {

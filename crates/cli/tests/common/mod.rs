@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -133,4 +133,35 @@ pub fn app_token(data_dir: &Path, database_url: Option<&str>) -> String {
         TEST_TOKEN_PURPOSES,
     ]));
     token_of(&ok(&out))
+}
+
+/// A test's temporary directory (holding the data directory and any other files of the test) and,
+/// for PostgreSQL, a fresh database.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub data: PathBuf,
+    pub url: Option<String>,
+}
+
+impl Setup {
+    /// `None` when PostgreSQL is skipped on purpose.
+    pub async fn new(postgres: bool) -> Option<Setup> {
+        let url = if postgres { Some(kluis_store_conformance::fresh_postgres_url().await?) } else { None };
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        Some(Setup { dir, data, url })
+    }
+
+    /// `kluis` on this data directory (and database).
+    pub fn kluis(&self) -> Command {
+        kluis(&self.data, self.url.as_deref())
+    }
+
+    /// The store, opened directly (for counting and tampering; the SQLite file must exist).
+    pub async fn store(&self) -> kluis_store_sql::SqlStore {
+        match &self.url {
+            Some(url) => kluis_store_postgres::connect(url, 2).await.expect("connect"),
+            None => kluis_store_sqlite::open(&self.data.join(kluis_store_sqlite::DATABASE_FILE)).await.expect("open"),
+        }
+    }
 }
