@@ -1072,8 +1072,10 @@ fn write_report(r: &Report, options: &Options) -> String {
         doc,
         "### 5. The durable-commit floor\n\nOne-row durable transactions (a 430-byte row, one after another) in a \
          fresh database opened as kluis opens it, on the same disk, 2 s each, right before the reads and right \
-         after the creates: {} and {} commits/s (p50 {} and {} ms). Every read and every create commits once \
-         (the audit event is durable before data leaves), so without group commit this bounds both.\n",
+         after the creates: {} and {} commits/s (p50 {} and {} ms). Every read and every create needs a durable \
+         commit (the audit event is durable before data leaves); kluis's group commit shares one commit among \
+         the requests that arrive while the previous one runs, so only a server that commits once per request \
+         is bounded by this.\n",
         grouped(before),
         grouped(after),
         ms(before_p50),

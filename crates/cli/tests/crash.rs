@@ -1,7 +1,10 @@
 //! Crash test (DESIGN.md §4.6 "Nothing is lost", §7): `kluis serve` under concurrent write load is
 //! killed with SIGKILL at random moments, many times, then restarted. Every write that was
 //! acknowledged (201 with an id) must be findable by its e-mail address and readable by its id,
-//! and the audit log must verify. On SQLite and on PostgreSQL.
+//! and the audit log must verify. Readers run beside the writers: every read that was answered
+//! (200 with the subject) must have its audit event in the log after the restart, like every
+//! acknowledged write (group commit answers a request only after the commit holding its event;
+//! docs/ARCHITECTURE.md). On SQLite and on PostgreSQL.
 //!
 //! The kill moments come from a seeded generator; the seed is printed, and
 //! `KLUIS_TEST_CRASH_SEED=<seed>` replays the same delays.
@@ -20,6 +23,8 @@ use sqlx::Row;
 const CYCLES: usize = 24;
 /// Concurrent writer tasks per cycle.
 const WRITERS: usize = 4;
+/// Concurrent reader tasks per cycle (reading subjects acknowledged in earlier cycles).
+const READERS: usize = 4;
 /// The server is killed this many milliseconds (uniformly chosen) after it starts listening.
 const KILL_AFTER_MS: std::ops::RangeInclusive<u64> = 50..=400;
 /// Audit checkpoints are signed often, so that kills also land in the middle of signing one.
@@ -150,17 +155,25 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("HTTP client")
 }
 
-/// An acknowledged write: the e-mail address posted and the id the 201 answer gave.
+/// An acknowledged write: the e-mail address posted, the id the 201 answer gave, and the
+/// request id (`x-request-id`) its audit event carries.
 #[derive(Debug, Clone)]
 struct Ack {
     email: String,
     id: String,
+    request: String,
+}
+
+fn request_id(response: &reqwest::Response) -> String {
+    response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("an x-request-id header").to_owned()
 }
 
 /// What the writers of one cycle did.
 #[derive(Default)]
 struct CycleResult {
     acked: Vec<Ack>,
+    /// Request ids of the reads answered with the subject.
+    reads: Vec<String>,
     attempted: usize,
     in_flight_at_kill: usize,
 }
@@ -189,7 +202,9 @@ async fn writer(
             .await;
         let id = match answer {
             Ok(response) if response.status() == reqwest::StatusCode::CREATED => {
-                response.json::<serde_json::Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_owned))
+                let request = request_id(&response);
+                let body = response.json::<serde_json::Value>().await.ok();
+                body.and_then(|v| v["id"].as_str().map(|id| (id.to_owned(), request)))
             }
             Ok(response) => {
                 let status = response.status();
@@ -200,8 +215,8 @@ async fn writer(
             Err(_) => None, // the server died under this request: not acknowledged
         };
         in_flight.fetch_sub(1, Ordering::SeqCst);
-        if let Some(id) = id {
-            acked.push(Ack { email, id });
+        if let Some((id, request)) = id {
+            acked.push(Ack { email, id, request });
         } else {
             // The server is gone; stop with the next check of `stop`, or right away.
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -210,9 +225,55 @@ async fn writer(
     (acked, attempted)
 }
 
+/// One reader: reads subjects acknowledged in earlier cycles by id until `stop`, recording the
+/// request id of every read answered with the subject (its data has left the server).
+async fn reader(
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    targets: Arc<Vec<Ack>>,
+    mut next: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<String> {
+    let mut answered = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        let Some(target) = targets.get(next % targets.len().max(1)) else { break };
+        next = next.wrapping_mul(31).wrapping_add(7);
+        let answer = client
+            .get(format!("{base}/api/v1/subjects/{}", target.id))
+            .bearer_auth(&token)
+            .header("Kluis-Purpose", "support")
+            .send()
+            .await;
+        match answer {
+            Ok(response) if response.status() == reqwest::StatusCode::OK => {
+                let request = request_id(&response);
+                if let Ok(body) = response.json::<serde_json::Value>().await {
+                    assert_eq!(body["id"], target.id.as_str(), "read {target:?}: {body}");
+                    answered.push(request);
+                }
+            }
+            Ok(response) => {
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                panic!("GET /api/v1/subjects/{} answered {status}: {body}", target.id);
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+    answered
+}
+
 /// Starts the server, writes under load, and kills it `kill_after` after the writers start.
 /// First, right after the restart, every write the previous cycle acknowledged is checked.
-async fn crash_cycle(setup: &Setup, token: &str, cycle: usize, previous: &[Ack], kill_after: Duration) -> CycleResult {
+async fn crash_cycle(
+    setup: &Setup,
+    token: &str,
+    cycle: usize,
+    previous: &[Ack],
+    earlier: Arc<Vec<Ack>>,
+    kill_after: Duration,
+) -> CycleResult {
     let mut server = Server::start(setup, &format!("cycle-{cycle}"));
     check_acked(&server, token, previous).await;
     let client = client();
@@ -230,6 +291,18 @@ async fn crash_cycle(setup: &Setup, token: &str, cycle: usize, previous: &[Ack],
             ))
         })
         .collect();
+    let readers: Vec<_> = (0..READERS)
+        .map(|r| {
+            tokio::spawn(reader(
+                client.clone(),
+                server.url(""),
+                token.to_owned(),
+                Arc::clone(&earlier),
+                cycle * READERS + r,
+                Arc::clone(&stop),
+            ))
+        })
+        .collect();
     tokio::time::sleep(kill_after).await;
     let in_flight_at_kill = in_flight.load(Ordering::SeqCst);
     server.kill();
@@ -240,7 +313,31 @@ async fn crash_cycle(setup: &Setup, token: &str, cycle: usize, previous: &[Ack],
         result.acked.extend(acked);
         result.attempted += attempted;
     }
+    for r in readers {
+        result.reads.extend(r.await.expect("reader task"));
+    }
     result
+}
+
+/// Every answered read and every acknowledged write has its audit event (found by request id).
+async fn check_audited(setup: &Setup, acked: &[Ack], reads: &[String]) {
+    let store = setup.store().await;
+    let rows = sqlx::query("SELECT event FROM audit_events").fetch_all(store.pool()).await.expect("audit events");
+    store.close().await;
+    let mut logged = std::collections::HashSet::new();
+    for row in rows {
+        let bytes: Vec<u8> = row.get(0);
+        let event: serde_json::Value = serde_json::from_slice(&bytes).expect("an event is JSON");
+        if let Some(request) = event["request_id"].as_str() {
+            logged.insert(request.to_owned());
+        }
+    }
+    for ack in acked {
+        assert!(logged.contains(&ack.request), "UNAUDITED WRITE: acknowledged {ack:?} has no audit event");
+    }
+    for read in reads {
+        assert!(logged.contains(read), "UNAUDITED READ: the read {read} was answered but its event is not in the log");
+    }
 }
 
 /// Every acknowledged write is findable by its e-mail address and readable by its id.
@@ -301,18 +398,23 @@ async fn crash_test(postgres: bool) {
 
     let started = Instant::now();
     let mut acked: Vec<Ack> = Vec::new();
+    let mut reads: Vec<String> = Vec::new();
     let mut attempted = 0;
     let mut last_cycle_acked = 0;
     for cycle in 0..CYCLES {
         let kill_after = Duration::from_millis(rng.in_range(&KILL_AFTER_MS));
         let previous = acked.len() - last_cycle_acked;
-        let result = crash_cycle(&setup, &token, cycle, &acked[previous..], kill_after).await;
+        let earlier = Arc::new(acked.clone());
+        let result = crash_cycle(&setup, &token, cycle, &acked[previous..], earlier, kill_after).await;
         println!(
-            "cycle {cycle:2}: killed after {kill_after:?} with {} writes in flight; {} of {} writes acknowledged",
+            "cycle {cycle:2}: killed after {kill_after:?} with {} writes in flight; {} of {} writes acknowledged, \
+             {} reads answered",
             result.in_flight_at_kill,
             result.acked.len(),
-            result.attempted
+            result.attempted,
+            result.reads.len()
         );
+        reads.extend(result.reads);
         last_cycle_acked = result.acked.len();
         acked.extend(result.acked);
         attempted += result.attempted;
@@ -328,6 +430,8 @@ async fn crash_test(postgres: bool) {
     println!("{count} subjects stored ({} acknowledged, {attempted} attempted)", acked.len());
     assert!(count >= acked.len(), "{count} subjects stored but {} writes acknowledged", acked.len());
     assert!(count <= attempted, "{count} subjects stored but only {attempted} writes attempted");
+    check_audited(&setup, &acked, &reads).await;
+    println!("{} acknowledged writes and {} answered reads all audited", acked.len(), reads.len());
 
     // The audit log survived every crash: a checkpoint over all of it, then a full verification.
     ok(&run(setup.kluis().args(["audit", "checkpoint"])));

@@ -18,6 +18,7 @@ use kluis_store::{
 };
 
 mod access;
+pub mod group_commit;
 
 pub use access::{
     access_audit_failure_rolls_back, accounts_lookup, initialise_with_first_account, login_throttle,

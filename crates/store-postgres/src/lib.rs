@@ -32,7 +32,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<SqlStore, OpenEr
     }
     install_default_drivers();
     let pool = AnyPoolOptions::new()
-        .max_connections(max_connections)
+        // At least two: the store's group-commit writer keeps one connection for itself.
+        .max_connections(max_connections.max(2))
         .acquire_timeout(Duration::from_secs(30))
         .connect(url)
         .await

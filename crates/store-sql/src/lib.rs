@@ -6,20 +6,29 @@
 //! `RETURNING`), so there is no per-query branching and no duplicated query logic.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use kluis_crypto::merkle::{self, Hash, NodeId, TreeBuilder};
 use kluis_domain::audit::AuditEvent;
 use kluis_domain::{AccountId, SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    AccountRecord, AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject, RegisterVersionSummary, SealedSecret,
-    SessionRecord, Store, StoreError, StoredAuditEvent, StoredCheckpoint, StoredKek, StoredNode, StoredRegisterVersion,
+    AccountRecord, AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject,
+    RegisterVersionSummary, SealedSecret, SessionRecord, Store, StoreError,
+    StoredAuditEvent, StoredCheckpoint, StoredKek, StoredNode, StoredRegisterVersion, 
     StoredValue, SubjectChange, SubjectRecord, Throttle, TokenRecord, WrappedDataKey,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 pub use sqlx::any::{AnyPoolOptions, install_default_drivers};
+
+mod jobs;
+mod writer;
+
+pub use writer::GroupCommitStats;
+use writer::{BoxFuture, WriteTx, Writer};
+
 
 /// What differs between the databases, chosen once when the store is opened.
 #[derive(Debug)]
@@ -39,6 +48,8 @@ pub struct Dialect {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: &'static Dialect,
+    /// Group commit: the hot write paths and audited reads run as jobs of this writer.
+    writer: Arc<Writer>,
 }
 
 fn backend(e: &sqlx::Error) -> StoreError {
@@ -151,7 +162,7 @@ macro_rules! session_select {
 
 impl SqlStore {
     pub fn new(pool: AnyPool, dialect: &'static Dialect) -> Self {
-        SqlStore { pool, dialect }
+        SqlStore { writer: Arc::new(Writer::new(pool.clone(), dialect)), pool, dialect }
     }
 
     /// The pool, for adapter-level maintenance (migrations, tests).
@@ -159,12 +170,23 @@ impl SqlStore {
         &self.pool
     }
 
+    /// What the group-commit writer has done since the store was opened.
+    pub fn group_commit_stats(&self) -> GroupCommitStats {
+        self.writer.stats()
+    }
+
+    /// Drains the writer (every queued write still commits), then closes the pool.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        self.pool.begin_with(self.dialect.begin_write).await.map_err(|e| backend(&e))
+    /// A write transaction outside the group-commit writer: it waits for the writer's current
+    /// batch (and any other such transaction of this process) and holds the writer off until it
+    /// ends. So never call a method that goes through the writer while holding one: it would wait
+    /// for a batch that waits for this transaction.
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        self.writer.begin().await
     }
 
     /// Appends events to the audit log inside `tx`, with the Merkle nodes each new leaf
@@ -457,24 +479,6 @@ impl SqlStore {
         Ok(Throttle { failures: u32_col(row, "failures")?, last_failure_at: time_col(row, "last_failure_at")? })
     }
 
-    async fn upsert_values(conn: &mut AnyConnection, id: &str, values: &[StoredValue]) -> Result<(), StoreError> {
-        for value in values {
-            sqlx::query(
-                "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (subject_id, field) DO UPDATE SET key_version = excluded.key_version, \
-                 ciphertext = excluded.ciphertext",
-            )
-            .bind(id)
-            .bind(&value.field)
-            .bind(i64::from(value.key_version))
-            .bind(&value.ciphertext)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| backend(&e))?;
-        }
-        Ok(())
-    }
-
     async fn insert_index(conn: &mut AnyConnection, id: &str, entries: &[IndexEntry]) -> Result<(), StoreError> {
         for entry in entries {
             sqlx::query(
@@ -604,87 +608,30 @@ impl Store for SqlStore {
     }
 
     async fn create_subject(&self, subject: &NewSubject, audit: &AuditEvent) -> Result<(), StoreError> {
-        let id = subject.id.to_string();
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO subjects (id, kind, created_at, updated_at, revision, key_version, kek_version, wrapped_key) \
-             VALUES ($1, $2, $3, $3, 1, $4, $5, $6)",
-        )
-        .bind(&id)
-        .bind(subject.kind.as_str())
-        .bind(subject.created_at.as_millis())
-        .bind(i64::from(subject.data_key.key_version))
-        .bind(i64::from(subject.data_key.kek_version))
-        .bind(&subject.data_key.wrapped)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { StoreError::Duplicate } else { backend(&e) })?;
-        Self::upsert_values(&mut tx, &id, &subject.values).await?;
-        Self::insert_index(&mut tx, &id, &subject.index).await?;
-        Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
-        tx.commit().await.map_err(|e| backend(&e))
+        let (subject, audit) = (subject.clone(), audit.clone());
+        self.writer
+            .write(move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
+                Box::pin(async move {
+                    Self::insert_subjects_in(conn, std::slice::from_ref(&subject)).await?;
+                    Ok(((), vec![audit]))
+                })
+            })
+            .await
     }
 
     async fn create_subjects(&self, subjects: &[NewSubject], audit: &[AuditEvent]) -> Result<(), StoreError> {
         if subjects.is_empty() && audit.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = subjects.iter().map(|s| s.id.to_string()).collect();
-        let mut tx = self.begin_write().await?;
-        // Multi-row inserts of at most 100 rows and 400 parameters (see `append_in` on why not more).
-        for chunk in subjects.iter().zip(&ids).collect::<Vec<_>>().chunks(MAX_PARAMS / SUBJECT_COLUMNS) {
-            let sql = values_sql(
-                "INSERT INTO subjects (id, kind, created_at, updated_at, revision, key_version, kek_version, \
-                 wrapped_key) VALUES ",
-                SUBJECT_COLUMNS,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (subject, id) in chunk {
-                query = query
-                    .bind(id.as_str())
-                    .bind(subject.kind.as_str())
-                    .bind(subject.created_at.as_millis())
-                    .bind(subject.created_at.as_millis())
-                    .bind(1_i64)
-                    .bind(i64::from(subject.data_key.key_version))
-                    .bind(i64::from(subject.data_key.kek_version))
-                    .bind(subject.data_key.wrapped.as_slice());
-            }
-            query.execute(&mut *tx).await.map_err(|e| unique_or_backend(&e))?;
-        }
-        let values: Vec<(&str, &StoredValue)> =
-            subjects.iter().zip(&ids).flat_map(|(s, id)| s.values.iter().map(move |v| (id.as_str(), v))).collect();
-        for chunk in values.chunks(ROWS_PER_INSERT) {
-            let sql = values_sql(
-                "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ",
-                4,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, value) in chunk {
-                query = query
-                    .bind(*id)
-                    .bind(value.field.as_str())
-                    .bind(i64::from(value.key_version))
-                    .bind(value.ciphertext.as_slice());
-            }
-            query.execute(&mut *tx).await.map_err(|e| unique_or_backend(&e))?;
-        }
-        let entries: Vec<(&str, &IndexEntry)> =
-            subjects.iter().zip(&ids).flat_map(|(s, id)| s.index.iter().map(move |e| (id.as_str(), e))).collect();
-        for chunk in entries.chunks(ROWS_PER_INSERT) {
-            let mut sql =
-                values_sql("INSERT INTO blind_index (index_name, digest, subject_id) VALUES ", 3, chunk.len());
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, entry) in chunk {
-                query = query.bind(entry.index.as_str()).bind(entry.digest.as_slice()).bind(*id);
-            }
-            query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
-        }
-        Self::append_in(&mut tx, audit).await?;
-        tx.commit().await.map_err(|e| backend(&e))
+        let (subjects, audit) = (subjects.to_vec(), audit.to_vec());
+        self.writer
+            .write(move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
+                Box::pin(async move {
+                    Self::insert_subjects_in(conn, &subjects).await?;
+                    Ok(((), audit))
+                })
+            })
+            .await
     }
 
     async fn load_subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
@@ -696,111 +643,60 @@ impl Store for SqlStore {
     where
         F: FnOnce(Option<&SubjectRecord>) -> AuditEvent + Send,
     {
-        let mut tx = self.begin_write().await?;
-        let record = Self::load_in(&mut tx, id).await?;
-        let event = audit(record.as_ref());
-        Self::append_in(&mut tx, std::slice::from_ref(&event)).await?;
-        tx.commit().await.map_err(|e| backend(&e))?;
-        Ok(record)
+        // Read on the pool, checked by the writer against the subject's revision in the batch
+        // that commits the event, so the read and its event take one place in the log's order;
+        // the record leaves only after the event is committed.
+        let id_text = id.to_string();
+        self.writer
+            .checked_read(
+                move |conn: &mut AnyConnection| -> BoxFuture<'_, _> { Box::pin(Self::load_in(conn, id)) },
+                move |record: &Option<SubjectRecord>| vec![(id_text.clone(), record.as_ref().map(|r| r.revision))],
+                |record: &Option<SubjectRecord>| vec![audit(record.as_ref())],
+            )
+            .await
     }
 
     async fn find_subjects<F>(&self, entry: &IndexEntry, audit: F) -> Result<Vec<SubjectRecord>, StoreError>
     where
         F: FnOnce(&[SubjectRecord]) -> Vec<AuditEvent> + Send,
     {
-        let mut tx = self.begin_write().await?;
-        let ids: Vec<String> =
-            sqlx::query("SELECT subject_id FROM blind_index WHERE index_name = $1 AND digest = $2 ORDER BY subject_id")
-                .bind(&entry.index)
-                .bind(&entry.digest)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| backend(&e))?
-                .iter()
-                .map(|r| r.try_get("subject_id"))
-                .collect::<Result<_, _>>()
-                .map_err(|e| backend(&e))?;
-        let mut records = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(record) = Self::load_in(&mut tx, subject_id(&id)?).await? {
-                records.push(record);
-            }
-        }
-        let events = audit(&records);
-        Self::append_in(&mut tx, &events).await?;
-        tx.commit().await.map_err(|e| backend(&e))?;
-        Ok(records)
+        // As `read_subject`: the subjects found are checked at their revisions.
+        let entry = Arc::new(entry.clone());
+        self.writer
+            .checked_read(
+                move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
+                    let entry = Arc::clone(&entry);
+                    Box::pin(async move { Self::find_in(conn, &entry).await })
+                },
+                |records: &Vec<SubjectRecord>| records.iter().map(|r| (r.id.to_string(), Some(r.revision))).collect(),
+                |records: &Vec<SubjectRecord>| audit(records),
+            )
+            .await
     }
 
     async fn update_subject(&self, change: &SubjectChange, audit: &AuditEvent) -> Result<(), StoreError> {
-        let id = change.id.to_string();
-        let mut tx = self.begin_write().await?;
-        let updated =
-            sqlx::query("UPDATE subjects SET revision = revision + 1, updated_at = $1 WHERE id = $2 AND revision = $3")
-                .bind(change.updated_at.as_millis())
-                .bind(&id)
-                .bind(change.expected_revision)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| backend(&e))?;
-        if updated.rows_affected() == 0 {
-            let exists = sqlx::query("SELECT 1 AS one FROM subjects WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| backend(&e))?
-                .is_some();
-            return Err(if exists { StoreError::Conflict(change.id) } else { StoreError::NotFound(change.id) });
-        }
-        Self::upsert_values(&mut tx, &id, &change.set).await?;
-        for field in &change.remove {
-            sqlx::query("DELETE FROM subject_values WHERE subject_id = $1 AND field = $2")
-                .bind(&id)
-                .bind(field)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| backend(&e))?;
-        }
-        sqlx::query("DELETE FROM blind_index WHERE subject_id = $1")
-            .bind(&id)
-            .execute(&mut *tx)
+        let (change, audit) = (change.clone(), audit.clone());
+        self.writer
+            .write(move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
+                Box::pin(async move {
+                    Self::update_subject_in(conn, &change).await?;
+                    Ok(((), vec![audit]))
+                })
+            })
             .await
-            .map_err(|e| backend(&e))?;
-        Self::insert_index(&mut tx, &id, &change.index).await?;
-        Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
-        tx.commit().await.map_err(|e| backend(&e))
     }
 
     async fn erase_subject<F>(&self, id: SubjectId, erased_at: Timestamp, audit: F) -> Result<bool, StoreError>
     where
         F: FnOnce(bool) -> AuditEvent + Send,
     {
-        let id_text = id.to_string();
-        let mut tx = self.begin_write().await?;
-        for table in
-            ["DELETE FROM blind_index WHERE subject_id = $1", "DELETE FROM subject_values WHERE subject_id = $1"]
-        {
-            sqlx::query(table).bind(&id_text).execute(&mut *tx).await.map_err(|e| backend(&e))?;
-        }
-        // Deleting the row destroys the only copy of the wrapped data key: crypto-shredding.
-        let existed = sqlx::query("DELETE FROM subjects WHERE id = $1")
-            .bind(&id_text)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| backend(&e))?
-            .rows_affected()
-            > 0;
-        if existed {
-            sqlx::query("INSERT INTO erasures (subject_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&id_text)
-                .bind(erased_at.as_millis())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| backend(&e))?;
-        }
-        let event = audit(existed);
-        Self::append_in(&mut tx, std::slice::from_ref(&event)).await?;
-        tx.commit().await.map_err(|e| backend(&e))?;
+        let existed = self
+            .writer
+            .write_audited(
+                move |conn: &mut AnyConnection| -> BoxFuture<'_, _> { Box::pin(Self::erase_in(conn, id, erased_at)) },
+                |existed: &bool| vec![audit(*existed)],
+            )
+            .await?;
         if existed
             && let Some(statement) = self.dialect.after_erase
             && let Err(e) = sqlx::query(statement).execute(&self.pool).await
@@ -820,9 +716,10 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        Self::append_in(&mut tx, events).await?;
-        tx.commit().await.map_err(|e| backend(&e))
+        let events = events.to_vec();
+        self.writer
+            .write(move |_conn: &mut AnyConnection| -> BoxFuture<'_, _> { Box::pin(async move { Ok(((), events)) }) })
+            .await
     }
 
     async fn audit_events(&self, from: u64, limit: u32) -> Result<Vec<StoredAuditEvent>, StoreError> {
@@ -1338,21 +1235,14 @@ impl Store for SqlStore {
     where
         F: FnOnce(bool) -> AuditEvent + Send,
     {
-        let mut tx = self.begin_write().await?;
-        let existed =
-            sqlx::query("UPDATE subjects SET restricted = $1, updated_at = $2, revision = revision + 1 WHERE id = $3")
-                .bind(i64::from(restricted))
-                .bind(now.as_millis())
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| backend(&e))?
-                .rows_affected()
-                > 0;
-        let event = audit(existed);
-        Self::append_in(&mut tx, std::slice::from_ref(&event)).await?;
-        tx.commit().await.map_err(|e| backend(&e))?;
-        Ok(existed)
+        self.writer
+            .write_audited(
+                move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
+                    Box::pin(Self::restrict_in(conn, id, restricted, now))
+                },
+                |existed: &bool| vec![audit(*existed)],
+            )
+            .await
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

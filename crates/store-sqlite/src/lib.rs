@@ -51,9 +51,13 @@ pub async fn open(path: &Path) -> Result<SqlStore, OpenError> {
     install_default_drivers();
     let display = path.display().to_string();
     let pool = AnyPoolOptions::new()
-        // SQLite writes one transaction at a time; a few connections serve concurrent reads.
-        .max_connections(4)
+        // SQLite writes one transaction at a time: the store's group-commit writer keeps one
+        // connection for itself; the others serve concurrent reads.
+        .max_connections(5)
         .acquire_timeout(Duration::from_secs(30))
+        // A local file cannot drop a connection the way a network can: no ping before every use
+        // (it was a round trip to the connection's worker thread per query on the pool).
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute(CONNECTION_PRAGMAS).await?;

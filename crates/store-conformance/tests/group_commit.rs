@@ -1,0 +1,42 @@
+//! The group-commit cases of the conformance suite (`suite::group_commit`), on SQLite and on
+//! PostgreSQL, like `tests/conformance.rs`.
+
+use kluis_store_conformance::{postgres, sqlite, suite::group_commit};
+
+macro_rules! cases {
+    ($($case:ident => $sqlite:ident, $postgres:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let db = sqlite().await;
+            group_commit::$case(db.store.clone()).await;
+            drop(db);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            let Some(db) = postgres().await else { return };
+            group_commit::$case(db.store.clone()).await;
+            drop(db);
+        }
+    )*};
+}
+
+cases! {
+    group_commit_concurrent_mix => sqlite_group_commit_concurrent_mix, postgres_group_commit_concurrent_mix;
+    group_commit_panicking_jobs_stay_alone => sqlite_group_commit_panicking_jobs_stay_alone, postgres_group_commit_panicking_jobs_stay_alone;
+    group_commit_reads_follow_log_order => sqlite_group_commit_reads_follow_log_order, postgres_group_commit_reads_follow_log_order;
+}
+
+/// The writer's throughput through the port on SQLite, without HTTP (ignored: a probe, not a
+/// test; `cargo test --release -p kluis-store-conformance --test group_commit -- --ignored
+/// --nocapture`). Prints reads/s and creates/s with 32 concurrent callers and the mean batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a throughput probe, run by hand in release"]
+async fn sqlite_throughput_probe() {
+    let db = sqlite().await;
+    let (reads, creates) = group_commit::throughput_probe(db.store.clone(), 32, 3.0).await;
+    let stats = db.store.group_commit_stats();
+    #[allow(clippy::cast_precision_loss)]
+    let mean = stats.jobs as f64 / stats.batches.max(1) as f64;
+    println!("sqlite: {reads:.0} reads/s, {creates:.0} creates/s; {stats:?}, {mean:.1} jobs per batch");
+}

@@ -1,0 +1,713 @@
+//! Group commit: one writer task that runs the write jobs of concurrent requests in one
+//! transaction and makes them durable with one commit (docs/ARCHITECTURE.md, "Group commit").
+//!
+//! A job is a closure over the writer's connection. The task takes the first queued job, drains
+//! whatever else is queued (at most [`MAX_BATCH`]), begins one write transaction, runs each job in
+//! its own savepoint (a failing or panicking job is rolled back to it and gets its error; the
+//! others go on), appends the audit events of all successful jobs in job order with one
+//! `append_in` (so sequence numbers stay dense and in commit order), commits once, and only then
+//! answers every job. When the append or the commit fails, every job of the batch gets the error
+//! and nothing of the batch is kept.
+//!
+//! The writes that do not go through the writer take the same in-process gate
+//! ([`Writer::begin`]) for their whole transaction, so on SQLite no writer of this process ever
+//! waits on the database lock in SQLite's sleeping busy handler, and none is starved by batches.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::task::{Context, Poll};
+
+use kluis_domain::audit::AuditEvent;
+use kluis_store::StoreError;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
+
+use crate::{Dialect, SqlStore, backend};
+
+/// A boxed future borrowing the writer's connection.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Most jobs in one transaction.
+pub(crate) const MAX_BATCH: usize = 256;
+/// Stale attempts of a checked read before it runs inside the writer.
+const STALE_READS: usize = 3;
+/// Subjects per revision check statement.
+const CHECK_CHUNK: usize = 400;
+/// Jobs waiting for the writer before submitters wait for room.
+const QUEUE: usize = 4096;
+
+/// The audit events a successful job adds to the batch.
+pub(crate) enum Events {
+    /// Known when the job ends.
+    Ready(Vec<AuditEvent>),
+    /// Computed by the submitter from what the job sent it (the audit closures of reads are not
+    /// `'static`, so they run in the caller's task). Only for read-only jobs: a submitter that
+    /// goes away sends nothing, and a read without its event returns nothing either.
+    Pending(oneshot::Receiver<Vec<AuditEvent>>),
+    /// A read made on the pool, before the batch: valid when every subject still has the
+    /// revision it was read at (`None`: still absent), checked in the batch's transaction with
+    /// the audit lock held. The writer then says `true` on `go` and waits for the events, or
+    /// `false` (the read is stale and is made again; its audit closure was not called).
+    Checked {
+        expect: Vec<(String, Option<i64>)>,
+        go: oneshot::Sender<bool>,
+        events: oneshot::Receiver<Vec<AuditEvent>>,
+    },
+}
+
+/// How a job uses the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Writes: runs in its own savepoint.
+    Write,
+    /// Reads only: shares one savepoint with the other reads.
+    Read,
+    /// Runs no statement (it only brings events): no savepoint.
+    Events,
+}
+
+/// A copy of a store error, for answering every job of a failed batch.
+pub(crate) fn duplicate(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::AlreadyInitialised => StoreError::AlreadyInitialised,
+        StoreError::NotFound(id) => StoreError::NotFound(*id),
+        StoreError::Conflict(id) => StoreError::Conflict(*id),
+        StoreError::Duplicate => StoreError::Duplicate,
+        StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
+        StoreError::Backend(s) => StoreError::Backend(s.clone()),
+        #[allow(unreachable_patterns)]
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+fn abandoned() -> StoreError {
+    StoreError::Backend("the write was abandoned: the writer stopped or the job panicked".to_owned())
+}
+
+/// Answers a job once the batch's outcome is known.
+type Finish = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+
+trait Job: Send {
+    fn mode(&self) -> Mode;
+    /// Runs the job; `None` when it failed (its error is already sent).
+    fn run(self: Box<Self>, conn: &mut AnyConnection) -> BoxFuture<'_, Option<(Finish, Events)>>;
+    /// Answers the job with an error without running it.
+    fn fail(self: Box<Self>, error: &StoreError);
+}
+
+struct Typed<T, F> {
+    mode: Mode,
+    f: F,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<(T, Events), StoreError>> + Send + 'static,
+{
+    fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    fn run(self: Box<Self>, conn: &mut AnyConnection) -> BoxFuture<'_, Option<(Finish, Events)>> {
+        let Typed { f, reply, .. } = *self;
+        Box::pin(async move {
+            match f(conn).await {
+                Ok((value, events)) => {
+                    let finish: Finish = Box::new(move |outcome: Result<(), &StoreError>| {
+                        let _ = reply.send(outcome.map(|()| value).map_err(duplicate));
+                    });
+                    Some((finish, events))
+                }
+                Err(e) => {
+                    // A failed job changed nothing (it is rolled back to its savepoint), so its
+                    // error may be answered before the batch commits.
+                    let _ = reply.send(Err(e));
+                    None
+                }
+            }
+        })
+    }
+
+    fn fail(self: Box<Self>, error: &StoreError) {
+        let _ = self.reply.send(Err(duplicate(error)));
+    }
+}
+
+enum Msg {
+    Job(Box<dyn Job>),
+    Close(oneshot::Sender<()>),
+}
+
+struct State {
+    queue: Option<mpsc::Sender<Msg>>,
+    closed: bool,
+}
+
+/// The group-commit writer of one store (shared by its clones).
+pub(crate) struct Writer {
+    pool: AnyPool,
+    dialect: &'static Dialect,
+    /// Held by the writer for each batch and by every other write transaction of this process.
+    gate: Arc<Mutex<()>>,
+    state: StdMutex<State>,
+    stats: Arc<Stats>,
+}
+
+/// Counters of the writer since the store was opened.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    batches: AtomicU64,
+    jobs: AtomicU64,
+}
+
+/// What the group-commit writer has done since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupCommitStats {
+    /// Transactions committed by the writer.
+    pub batches: u64,
+    /// Successful jobs in them.
+    pub jobs: u64,
+}
+
+impl fmt::Debug for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer").field("dialect", &self.dialect.name).finish_non_exhaustive()
+    }
+}
+
+/// A write transaction outside the writer, holding the gate until it ends. It dereferences to
+/// the connection, like sqlx's `Transaction`.
+pub(crate) struct WriteTx {
+    // Declared first so it is dropped (rolled back) before the gate opens.
+    tx: Transaction<'static, Any>,
+    _gate: OwnedMutexGuard<()>,
+}
+
+impl fmt::Debug for WriteTx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteTx").finish_non_exhaustive()
+    }
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl Writer {
+    pub(crate) fn new(pool: AnyPool, dialect: &'static Dialect) -> Self {
+        Writer {
+            pool,
+            dialect,
+            gate: Arc::new(Mutex::new(())),
+            state: StdMutex::new(State { queue: None, closed: false }),
+            stats: Arc::default(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> GroupCommitStats {
+        GroupCommitStats {
+            batches: self.stats.batches.load(Ordering::Relaxed),
+            jobs: self.stats.jobs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Begins a write transaction outside the writer (after the current batch, if any).
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        let gate = Arc::clone(&self.gate).lock_owned().await;
+        let tx = self.pool.begin_with(self.dialect.begin_write).await.map_err(|e| backend(&e))?;
+        Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// The queue of the writer task, started on the current runtime when there is none (or the
+    /// runtime it ran on is gone).
+    fn queue(&self) -> Result<mpsc::Sender<Msg>, StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.closed {
+            return Err(StoreError::Backend("the store is closed".to_owned()));
+        }
+        if let Some(queue) = &state.queue
+            && !queue.is_closed()
+        {
+            return Ok(queue.clone());
+        }
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| StoreError::Backend("the store's writer needs a tokio runtime".to_owned()))?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        runtime.spawn(writer_task(
+            self.pool.clone(),
+            self.dialect,
+            Arc::clone(&self.gate),
+            Arc::clone(&self.stats),
+            rx,
+        ));
+        state.queue = Some(tx.clone());
+        Ok(tx)
+    }
+
+    /// Queues a job; the receiver answers after the batch holding it has committed (or at once
+    /// with the job's own error).
+    pub(crate) async fn submit<T, F>(
+        &self,
+        mode: Mode,
+        f: F,
+    ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<(T, Events), StoreError>> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let queue = self.queue()?;
+        queue.send(Msg::Job(Box::new(Typed { mode, f, reply }))).await.map_err(|_| abandoned())?;
+        Ok(answer)
+    }
+
+    /// Waits for a submitted job's answer.
+    pub(crate) async fn answer<T>(answer: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
+        answer.await.unwrap_or_else(|_| Err(abandoned()))
+    }
+
+    /// Runs a write job whose events are known when it ends; answers after the commit.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<(T, Vec<AuditEvent>), StoreError>>
+            + Send
+            + 'static,
+    {
+        let answer = self
+            .submit(Mode::Write, move |conn: &mut AnyConnection| -> BoxFuture<'_, Result<(T, Events), StoreError>> {
+                Box::pin(async move {
+                    let (value, events) = f(conn).await?;
+                    Ok((value, Events::Ready(events)))
+                })
+            })
+            .await?;
+        Self::answer(answer).await
+    }
+
+    /// An audited read: `read` runs inside the writer's transaction and hands its result to this
+    /// task, which builds the audit events from it (`audit` need not be `'static`); the result is
+    /// returned only after the batch holding those events has committed.
+    pub(crate) async fn audited_read<R, F, A>(&self, read: F, audit: A) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
+        A: FnOnce(&R) -> Vec<AuditEvent> + Send,
+    {
+        let (result_tx, result_rx) = oneshot::channel();
+        let (events_tx, events_rx) = oneshot::channel();
+        let answer = self
+            .submit(Mode::Read, move |conn: &mut AnyConnection| -> BoxFuture<'_, Result<((), Events), StoreError>> {
+                Box::pin(async move {
+                    let result = read(conn).await?;
+                    let _ = result_tx.send(result);
+                    Ok(((), Events::Pending(events_rx)))
+                })
+            })
+            .await?;
+        let Ok(result) = result_rx.await else {
+            // The job failed: its answer holds the error.
+            return Err(Self::answer(answer).await.err().unwrap_or_else(abandoned));
+        };
+        let _ = events_tx.send(audit(&result));
+        Self::answer(answer).await?;
+        Ok(result)
+    }
+
+    /// An audited read made on the pool, concurrently with the writer's batches: `read` runs
+    /// on a pooled connection and names the subjects it saw with their revisions; the writer
+    /// checks them in its transaction (one query per batch) and only then is `audit` called and
+    /// its events appended; the result is returned after the commit. A stale read (a subject
+    /// changed, appeared or went in between) is made again; after a few stale attempts the read
+    /// runs inside the writer instead ([`Writer::audited_read`]), where it cannot be stale.
+    pub(crate) async fn checked_read<R, F, P, A>(&self, read: F, revisions: P, audit: A) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, StoreError>> + Send + Sync + 'static,
+        P: Fn(&R) -> Vec<(String, Option<i64>)> + Send + Sync,
+        A: FnOnce(&R) -> Vec<AuditEvent> + Send,
+    {
+        for _ in 0..STALE_READS {
+            let result = {
+                let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
+                read(&mut conn).await?
+            };
+            let expect = revisions(&result);
+            let (go_tx, go) = oneshot::channel();
+            let (events_tx, events) = oneshot::channel();
+            let answer = self
+                .submit(Mode::Events, move |_: &mut AnyConnection| -> BoxFuture<'_, Result<((), Events), StoreError>> {
+                    Box::pin(async move { Ok(((), Events::Checked { expect, go: go_tx, events })) })
+                })
+                .await?;
+            match go.await {
+                Ok(true) => {
+                    let _ = events_tx.send(audit(&result));
+                    Self::answer(answer).await?;
+                    return Ok(result);
+                }
+                Ok(false) => {}
+                Err(_) => return Err(Self::answer(answer).await.err().unwrap_or_else(abandoned)),
+            }
+        }
+        self.audited_read(move |conn: &mut AnyConnection| -> BoxFuture<'_, Result<R, StoreError>> { read(conn) }, audit)
+            .await
+    }
+
+    /// A write whose audit events depend on its outcome: `change` runs inside the writer's
+    /// transaction, `audit` (which need not be `'static`) builds the events from its outcome in
+    /// this task while the job waits, and the outcome is returned after the commit. When this task
+    /// goes away before sending the events, the change is rolled back.
+    pub(crate) async fn write_audited<V, F, A>(&self, change: F, audit: A) -> Result<V, StoreError>
+    where
+        V: Clone + Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<V, StoreError>> + Send + 'static,
+        A: FnOnce(&V) -> Vec<AuditEvent> + Send,
+    {
+        let (outcome_tx, outcome_rx) = oneshot::channel();
+        let (events_tx, events_rx) = oneshot::channel::<Vec<AuditEvent>>();
+        let answer = self
+            .submit(Mode::Write, move |conn: &mut AnyConnection| -> BoxFuture<'_, Result<(V, Events), StoreError>> {
+                Box::pin(async move {
+                    let outcome = change(conn).await?;
+                    let _ = outcome_tx.send(outcome.clone());
+                    let events = events_rx.await.map_err(|_| abandoned())?;
+                    Ok((outcome, Events::Ready(events)))
+                })
+            })
+            .await?;
+        let Ok(outcome) = outcome_rx.await else {
+            return Err(Self::answer(answer).await.err().unwrap_or_else(abandoned));
+        };
+        let _ = events_tx.send(audit(&outcome));
+        Self::answer(answer).await
+    }
+
+    /// Stops taking jobs, runs and commits every job already queued, and ends the writer task.
+    pub(crate) async fn close(&self) {
+        let queue = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.closed = true;
+            state.queue.take()
+        };
+        if let Some(queue) = queue {
+            let (done, finished) = oneshot::channel();
+            if queue.send(Msg::Close(done)).await.is_ok() {
+                let _ = finished.await;
+            }
+        }
+    }
+}
+
+async fn writer_task(
+    pool: AnyPool,
+    dialect: &'static Dialect,
+    gate: Arc<Mutex<()>>,
+    stats: Arc<Stats>,
+    mut rx: mpsc::Receiver<Msg>,
+) {
+    let mut conn: Option<PoolConnection<Any>> = None;
+    let mut closing = None;
+    while let Some(first) = rx.recv().await {
+        let mut batch: Vec<Box<dyn Job>> = Vec::new();
+        match first {
+            Msg::Job(job) => batch.push(job),
+            Msg::Close(done) => closing = Some(done),
+        }
+        while closing.is_none() && batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Job(job)) => batch.push(job),
+                Ok(Msg::Close(done)) => closing = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            let _gate = gate.lock().await;
+            // Whatever arrived while another write transaction held the gate joins this batch.
+            while closing.is_none() && batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(Msg::Job(job)) => batch.push(job),
+                    Ok(Msg::Close(done)) => closing = Some(done),
+                    Err(_) => break,
+                }
+            }
+            run_batch(&pool, dialect, &stats, &mut conn, batch).await;
+        }
+        if closing.is_some() {
+            // Drain: no new jobs are accepted, every queued one still runs.
+            rx.close();
+            let mut rest: Vec<Box<dyn Job>> = Vec::new();
+            while let Some(msg) = rx.recv().await {
+                match msg {
+                    Msg::Job(job) => rest.push(job),
+                    Msg::Close(_) => {}
+                }
+            }
+            for chunk in chunk_jobs(rest) {
+                let _gate = gate.lock().await;
+                run_batch(&pool, dialect, &stats, &mut conn, chunk).await;
+            }
+            break;
+        }
+    }
+    if let Some(conn) = conn {
+        let _ = conn.close().await;
+    }
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+fn chunk_jobs(mut jobs: Vec<Box<dyn Job>>) -> Vec<Vec<Box<dyn Job>>> {
+    let mut chunks = Vec::new();
+    while !jobs.is_empty() {
+        let rest = jobs.split_off(jobs.len().min(MAX_BATCH));
+        chunks.push(std::mem::replace(&mut jobs, rest));
+    }
+    chunks
+}
+
+async fn exec(conn: &mut AnyConnection, statement: &'static str) -> Result<(), StoreError> {
+    sqlx::raw_sql(statement).execute(conn).await.map(|_| ()).map_err(|e| backend(&e))
+}
+
+/// Runs one batch in one transaction on the writer's connection (opened when missing; closed
+/// after any failure of the transaction itself, so a broken connection is never reused).
+async fn run_batch(
+    pool: &AnyPool,
+    dialect: &'static Dialect,
+    stats: &Stats,
+    slot: &mut Option<PoolConnection<Any>>,
+    batch: Vec<Box<dyn Job>>,
+) {
+    if slot.is_none() {
+        match pool.acquire().await {
+            Ok(conn) => *slot = Some(conn),
+            Err(e) => {
+                let error = backend(&e);
+                for job in batch {
+                    job.fail(&error);
+                }
+                return;
+            }
+        }
+    }
+    let Some(conn) = slot.as_mut() else { return };
+    let conn: &mut AnyConnection = conn;
+    let mut done: Vec<Finish> = Vec::with_capacity(batch.len());
+    let outcome = run_jobs(conn, dialect, batch, &mut done).await;
+    let outcome = match outcome {
+        Ok(events) => match SqlStore::append_in(conn, &events).await {
+            Ok(()) if events.is_empty() && done.is_empty() => exec(conn, "ROLLBACK").await,
+            Ok(()) => exec(conn, "COMMIT").await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::trace!(jobs = done.len(), "group commit");
+            stats.batches.fetch_add(1, Ordering::Relaxed);
+            stats.jobs.fetch_add(done.len() as u64, Ordering::Relaxed);
+            for finish in done {
+                finish(Ok(()));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, jobs = done.len(), "group commit failed; the batch is rolled back");
+            if exec(conn, "ROLLBACK").await.is_err()
+                && let Some(conn) = slot.take()
+            {
+                let _ = conn.close().await;
+            }
+            for finish in done {
+                finish(Err(&error));
+            }
+        }
+    }
+}
+
+/// Begins the transaction and runs every job in it; the events of the successful jobs, in job
+/// order. On an error of the transaction itself the jobs not yet run are answered with it.
+async fn run_jobs(
+    conn: &mut AnyConnection,
+    dialect: &'static Dialect,
+    batch: Vec<Box<dyn Job>>,
+    done: &mut Vec<Finish>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut jobs = batch.into_iter();
+    if let Err(e) = exec(conn, dialect.begin_write).await {
+        for job in jobs {
+            job.fail(&e);
+        }
+        return Err(e);
+    }
+    let mut pending: Vec<Events> = Vec::new();
+    // Read-only jobs share one savepoint (they change nothing; it only lets PostgreSQL go on
+    // after a failed statement); a writing job has its own.
+    let mut read_savepoint = false;
+    while let Some(job) = jobs.next() {
+        let mode = job.mode();
+        let read_only = mode != Mode::Write;
+        let prepared = if mode == Mode::Events {
+            Ok(())
+        } else if read_only {
+            if read_savepoint {
+                Ok(())
+            } else {
+                read_savepoint = true;
+                exec(conn, "SAVEPOINT kluis_reads").await
+            }
+        } else if read_savepoint {
+            read_savepoint = false;
+            match exec(conn, "RELEASE SAVEPOINT kluis_reads").await {
+                Ok(()) => exec(conn, "SAVEPOINT kluis_job").await,
+                Err(e) => Err(e),
+            }
+        } else {
+            exec(conn, "SAVEPOINT kluis_job").await
+        };
+        if let Err(e) = prepared {
+            job.fail(&e);
+            for job in jobs {
+                job.fail(&e);
+            }
+            return Err(e);
+        }
+        let result = CatchUnwind(job.run(conn)).await;
+        let settled = match (result, read_only) {
+            (Ok(Some((finish, events))), _) => {
+                done.push(finish);
+                pending.push(events);
+                if read_only { Ok(()) } else { exec(conn, "RELEASE SAVEPOINT kluis_job").await }
+            }
+            (Ok(None) | Err(()), true) if mode == Mode::Events => Ok(()),
+            (Ok(None) | Err(()), true) => exec(conn, "ROLLBACK TO SAVEPOINT kluis_reads").await,
+            (Ok(None) | Err(()), false) => match exec(conn, "ROLLBACK TO SAVEPOINT kluis_job").await {
+                Ok(()) => exec(conn, "RELEASE SAVEPOINT kluis_job").await,
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = settled {
+            for job in jobs {
+                job.fail(&e);
+            }
+            return Err(e);
+        }
+    }
+    let checked = check_revisions(conn, &pending).await?;
+    let mut waiting = Vec::with_capacity(pending.len());
+    for (p, valid) in pending.into_iter().zip(checked) {
+        waiting.push(match p {
+            Events::Checked { go, events, .. } => {
+                // Every verdict is sent before any events are awaited: the callers build theirs
+                // at the same time.
+                let _ = go.send(valid);
+                valid.then_some(events)
+            }
+            Events::Ready(e) => Some(ready(e)),
+            Events::Pending(rx) => Some(rx),
+        });
+    }
+    let mut events = Vec::new();
+    // A submitter that went away sends nothing and returns nothing.
+    for rx in waiting.into_iter().flatten() {
+        events.append(&mut rx.await.unwrap_or_default());
+    }
+    Ok(events)
+}
+
+fn ready(events: Vec<AuditEvent>) -> oneshot::Receiver<Vec<AuditEvent>> {
+    let (tx, rx) = oneshot::channel();
+    let _ = tx.send(events);
+    rx
+}
+
+/// Whether each checked read is still valid (`true` for the other jobs). Takes the audit lock
+/// first, so on PostgreSQL no other appender can commit a change between the check and this
+/// batch's events (on SQLite the write lock already ensures that).
+async fn check_revisions(conn: &mut AnyConnection, pending: &[Events]) -> Result<Vec<bool>, StoreError> {
+    let wanted: Vec<&str> = pending
+        .iter()
+        .filter_map(|p| match p {
+            Events::Checked { expect, .. } => Some(expect.iter().map(|(id, _)| id.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if wanted.is_empty() {
+        return Ok(vec![true; pending.len()]);
+    }
+    exec(conn, "UPDATE audit_head SET size = size WHERE id = 1").await?;
+    let mut current: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
+    for chunk in wanted.chunks(CHECK_CHUNK) {
+        let mut sql = String::from("SELECT id, revision FROM subjects WHERE id IN (");
+        for i in 1..=chunk.len() {
+            if i > 1 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&i.to_string());
+        }
+        sql.push(')');
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await.map_err(|e| backend(&e))? {
+            let id: String = row.try_get("id").map_err(|e| backend(&e))?;
+            let revision: i64 = row.try_get("revision").map_err(|e| backend(&e))?;
+            current.insert(id, revision);
+        }
+    }
+    Ok(pending
+        .iter()
+        .map(|p| match p {
+            Events::Checked { expect, .. } => expect.iter().all(|(id, revision)| current.get(id) == revision.as_ref()),
+            _ => true,
+        })
+        .collect())
+}
+
+/// Catches a panic of a job's future, so a panicking job fails alone and the writer goes on.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(_) => {
+                tracing::error!("a write job panicked; it is rolled back, the writer goes on");
+                Poll::Ready(Err(()))
+            }
+        }
+    }
+}
