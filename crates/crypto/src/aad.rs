@@ -14,6 +14,8 @@
 //! | [`kek`] | `"kluis.kek.v1" 0x00 ‖ u32(kek_version)` |
 //! | [`index_key`] | `"kluis.index_key.v1" 0x00` |
 //! | [`totp_seed`] | `"kluis.totp_seed.v1" 0x00 ‖ account(16) ‖ u32(kek_version)` |
+//! | [`request_key`] | `"kluis.request_key.v1" 0x00 ‖ request(16) ‖ u32(kek_version)` |
+//! | [`request_item`] | `"kluis.request_item.v1" 0x00 ‖ request(16) ‖ u16(len item) ‖ item (UTF-8)` |
 
 /// Label of [`value`], including its terminating `0x00`.
 const VALUE: &[u8] = b"kluis.value.v1\0";
@@ -26,6 +28,39 @@ const INDEX_KEY: &[u8] = b"kluis.index_key.v1\0";
 
 /// Label of [`totp_seed`], including its terminating `0x00`.
 const TOTP_SEED: &[u8] = b"kluis.totp_seed.v1\0";
+
+/// Label of [`request_key`], including its terminating `0x00`.
+const REQUEST_KEY: &[u8] = b"kluis.request_key.v1\0";
+/// Label of [`request_item`], including its terminating `0x00`.
+const REQUEST_ITEM: &[u8] = b"kluis.request_item.v1\0";
+
+/// Associated data for a data-subject request's own data key wrapped under key-encryption key
+/// version `kek_version`: `"kluis.request_key.v1\0" ‖ request ‖ u32be(kek_version)`.
+pub fn request_key(request: &[u8; 16], kek_version: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(REQUEST_KEY.len() + 16 + 4);
+    out.extend_from_slice(REQUEST_KEY);
+    out.extend_from_slice(request);
+    out.extend_from_slice(&kek_version.to_be_bytes());
+    out
+}
+
+/// Associated data for one item of a request sealed under the request's data key (`contact`,
+/// `details`, `upload`, `note.<n>`, `export.<id>`):
+/// `"kluis.request_item.v1\0" ‖ request ‖ u16be(len(item)) ‖ item`.
+///
+/// # Panics
+/// If `item` is longer than 65535 bytes (item names are built by kluis, never input).
+pub fn request_item(request: &[u8; 16], item: &str) -> Vec<u8> {
+    let Ok(len) = u16::try_from(item.len()) else {
+        panic!("an item name longer than 65535 bytes cannot be bound into associated data");
+    };
+    let mut out = Vec::with_capacity(REQUEST_ITEM.len() + 16 + 2 + item.len());
+    out.extend_from_slice(REQUEST_ITEM);
+    out.extend_from_slice(request);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(item.as_bytes());
+    out
+}
 
 /// Associated data for a staff account's TOTP seed sealed under key-encryption key version
 /// `kek_version`: `"kluis.totp_seed.v1\0" ‖ account ‖ u32be(kek_version)`.
@@ -90,7 +125,7 @@ mod tests {
 
     #[test]
     fn labels_are_prefix_free() {
-        let labels = [VALUE, DATA_KEY, KEK, INDEX_KEY, TOTP_SEED];
+        let labels = [VALUE, DATA_KEY, KEK, INDEX_KEY, TOTP_SEED, REQUEST_KEY, REQUEST_ITEM];
         for label in labels {
             let (last, body) = label.split_last().unwrap();
             assert_eq!(*last, 0, "label must end in 0x00");
@@ -129,6 +164,15 @@ mod tests {
         want.extend_from_slice(&subject);
         want.extend_from_slice(&[0, 0, 0, 3]);
         assert_eq!(totp_seed(&subject, 3), want);
+        let mut want = b"kluis.request_key.v1\0".to_vec();
+        want.extend_from_slice(&subject);
+        want.extend_from_slice(&[0, 0, 0, 2]);
+        assert_eq!(request_key(&subject, 2), want);
+        let mut want = b"kluis.request_item.v1\0".to_vec();
+        want.extend_from_slice(&subject);
+        want.extend_from_slice(&[0x00, 0x07]);
+        want.extend_from_slice(b"contact");
+        assert_eq!(request_item(&subject, "contact"), want);
     }
 
     #[test]

@@ -38,4 +38,4 @@ pub use envelope::{open, seal, unwrap_key, wrap_key};
 pub use error::CryptoError;
 pub use key::{KEY_LEN, SecretKey};
 pub use primitives::{ct_eq, sha256};
-pub use token::{csrf_token, random_token, token_hash};
+pub use token::{csrf_token, random_code, random_token, token_hash};

@@ -67,6 +67,21 @@ pub enum Action {
     TokenRevoke,
     /// The Art. 18 restriction flag set or lifted.
     SubjectRestrict,
+    /// Values kept under a legal obligation moved into the restricted archive (erasure request).
+    SubjectArchive,
+    /// An objection (Art. 21) or a withdrawal of consent (Art. 7(3)) recorded for a purpose.
+    SubjectObject,
+    /// A data-subject request registered (portal, API or staff).
+    RequestCreate,
+    /// A staff member opened a request (its requester's address and details are decrypted).
+    RequestRead,
+    /// A data-subject request moved on: code sent or rejected, verified, extended, refused,
+    /// withdrawn, …; the reason member names the step.
+    RequestUpdate,
+    /// A data-subject request carried out.
+    RequestFulfil,
+    /// The export of a request downloaded.
+    RequestDownload,
 }
 
 impl Action {
@@ -92,6 +107,13 @@ impl Action {
             Action::SessionRevoke => "session.revoke",
             Action::TokenRevoke => "token.revoke",
             Action::SubjectRestrict => "subject.restrict",
+            Action::SubjectArchive => "subject.archive",
+            Action::SubjectObject => "subject.object",
+            Action::RequestCreate => "request.create",
+            Action::RequestRead => "request.read",
+            Action::RequestUpdate => "request.update",
+            Action::RequestFulfil => "request.fulfil",
+            Action::RequestDownload => "request.download",
         }
     }
 }
@@ -192,7 +214,8 @@ pub struct AuditEvent {
     /// before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
-    /// The account or token an administrative event changes (`account:<id>`, `token:<id>`).
+    /// The account, token or request an event is about (`account:<id>`, `token:<id>`,
+    /// `request:<id>`).
     /// Left out when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -233,6 +256,13 @@ impl AuditEvent {
     #[must_use]
     pub fn with_target(mut self, target: &Actor) -> Self {
         self.target = Some(target.encode());
+        self
+    }
+
+    /// The event naming the data-subject request it belongs to (`request:<id>`).
+    #[must_use]
+    pub fn with_request(mut self, request: crate::RequestId) -> Self {
+        self.target = Some(format!("request:{request}"));
         self
     }
 

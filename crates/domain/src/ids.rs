@@ -62,6 +62,10 @@ uuid_id!(
     /// A personal staff account.
     AccountId
 );
+uuid_id!(
+    /// A data-subject request (Art. 15-22): the reference the requester quotes.
+    RequestId
+);
 
 /// A string that is not a valid id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -7,10 +7,11 @@ pub mod deadline;
 pub mod fields;
 pub mod ids;
 pub mod purpose;
+pub mod request;
 pub mod subject;
 pub mod time;
 
-pub use ids::{AccountId, SubjectId, TokenId};
+pub use ids::{AccountId, RequestId, SubjectId, TokenId};
 pub use purpose::Purpose;
 pub use subject::SubjectKind;
 pub use time::Timestamp;

@@ -97,6 +97,8 @@ pub enum RequestKind {
     Portability,
     /// Art. 21.
     Objection,
+    /// Art. 7(3): withdrawal of consent.
+    Withdrawal,
 }
 
 impl RequestKind {
@@ -109,6 +111,7 @@ impl RequestKind {
             RequestKind::Restriction => 18,
             RequestKind::Portability => 20,
             RequestKind::Objection => 21,
+            RequestKind::Withdrawal => 7,
         }
     }
 
@@ -122,6 +125,7 @@ impl RequestKind {
             RequestKind::Restriction => l.pick("beperking van de verwerking", "restriction of processing"),
             RequestKind::Portability => l.pick("overdraagbaarheid van uw gegevens", "data portability"),
             RequestKind::Objection => l.pick("bezwaar tegen de verwerking", "objection to processing"),
+            RequestKind::Withdrawal => l.pick("intrekking van uw toestemming", "withdrawal of your consent"),
         };
         match l {
             L::Nl => format!("{name} (artikel\u{a0}{}\u{a0}AVG)", self.article()),
@@ -288,6 +292,9 @@ pub enum Notice {
     /// The requester cannot be identified (Art. 11(2), 12(2)); `needed` says what further
     /// information would help. Names the same remedies as a refusal (Art. 12(4)).
     CannotIdentify { request: RequestRef, needed: Option<Text> },
+    /// The restriction of processing the requester obtained (Art. 18) is about to be lifted;
+    /// Art. 18(3) requires telling them before it is.
+    RestrictionLifted { request: RequestRef },
 }
 
 impl Notice {
@@ -301,6 +308,7 @@ impl Notice {
             Notice::Completed { .. } => "completed",
             Notice::Refused { .. } => "refused",
             Notice::CannotIdentify { .. } => "cannot_identify",
+            Notice::RestrictionLifted { .. } => "restriction_lifted",
         }
     }
 
@@ -311,7 +319,8 @@ impl Notice {
             | Notice::Extended { request, .. }
             | Notice::Completed { request, .. }
             | Notice::Refused { request, .. }
-            | Notice::CannotIdentify { request, .. } => request,
+            | Notice::CannotIdentify { request, .. }
+            | Notice::RestrictionLifted { request } => request,
         }
     }
 
@@ -355,6 +364,9 @@ impl Notice {
             Notice::Completed { .. } => l.pick("Uw verzoek is afgehandeld", "Your request has been completed"),
             Notice::Refused { .. } => l.pick("Uw verzoek is afgewezen", "Your request has been refused"),
             Notice::CannotIdentify { .. } => l.pick("Wij kunnen u niet identificeren", "We cannot identify you"),
+            Notice::RestrictionLifted { .. } => {
+                l.pick("De beperking van de verwerking wordt opgeheven", "The restriction of processing will be lifted")
+            }
         }
     }
 
@@ -461,6 +473,21 @@ impl Notice {
                     ),
                     L::En => format!(
                         "You will receive our answer by {due} at the latest. If you disagree with the extension, you can contact us at {contact} or lodge a complaint with the Dutch Data Protection Authority, the Autoriteit Persoonsgegevens ({AUTORITEIT_PERSOONSGEGEVENS_WEBSITE})."
+                    ),
+                }));
+            }
+            Notice::RestrictionLifted { .. } => {
+                out.push(para(
+                    "Op uw verzoek hebben wij de verwerking van uw persoonsgegevens beperkt (artikel\u{a0}18 AVG). Wij laten u weten dat wij deze beperking opheffen; daarna verwerken wij uw gegevens weer voor de doelen die in onze privacyverklaring staan.",
+                    "At your request we restricted the processing of your personal data (Article\u{a0}18 GDPR). We are letting you know that we are lifting this restriction; after that we process your data again for the purposes in our privacy statement.",
+                ));
+                out.push(facts(&[]));
+                out.push(Block::Para(match l {
+                    L::Nl => format!(
+                        "Bent u het hier niet mee eens? Neem dan contact met ons op via {contact}. U hebt ook het recht een klacht in te dienen bij de Autoriteit Persoonsgegevens ({AUTORITEIT_PERSOONSGEGEVENS_WEBSITE})."
+                    ),
+                    L::En => format!(
+                        "If you disagree, please contact us at {contact}. You also have the right to lodge a complaint with the Dutch Data Protection Authority, the Autoriteit Persoonsgegevens ({AUTORITEIT_PERSOONSGEGEVENS_WEBSITE})."
                     ),
                 }));
             }

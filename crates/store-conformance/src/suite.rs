@@ -19,12 +19,14 @@ use kluis_store::{
 
 mod access;
 pub mod group_commit;
+mod requests;
 
 pub use access::{
     access_audit_failure_rolls_back, accounts_lookup, initialise_with_first_account, login_throttle,
     recovery_codes_single_use, restriction_flag, sessions_lifecycle, tokens_lifecycle, totp_step_replay_guard,
     update_account_revisions,
 };
+pub use requests::{archive_and_objections, request_codes_single_use, request_exports, requests_lifecycle};
 
 /// A fixed point in time (2023-11-14), so records compare exactly.
 const T0: Timestamp = Timestamp(1_700_000_000_000);
@@ -223,6 +225,8 @@ pub async fn create_and_load<S: Store>(store: S) {
         updated_at: T0,
         revision: 1,
         restricted: false,
+        archive: None,
+        objections: Vec::new(),
         data_key: subject.data_key.clone(),
         values: sorted,
     };
@@ -281,6 +285,8 @@ pub async fn create_subjects_batch<S: Store>(store: S) {
             updated_at: T0,
             revision: 1,
             restricted: false,
+            archive: None,
+            objections: Vec::new(),
             data_key: subject.data_key.clone(),
             values,
         };

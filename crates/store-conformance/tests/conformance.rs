@@ -45,6 +45,10 @@ conformance! {
     login_throttle => sqlite_login_throttle, postgres_login_throttle;
     restriction_flag => sqlite_restriction_flag, postgres_restriction_flag;
     initialise_with_first_account => sqlite_initialise_with_first_account, postgres_initialise_with_first_account;
+    requests_lifecycle => sqlite_requests_lifecycle, postgres_requests_lifecycle;
+    request_codes_single_use => sqlite_request_codes_single_use, postgres_request_codes_single_use;
+    request_exports => sqlite_request_exports, postgres_request_exports;
+    archive_and_objections => sqlite_archive_and_objections, postgres_archive_and_objections;
 }
 
 /// Makes the next audit append fail (`true`) by occupying the next sequence number behind the

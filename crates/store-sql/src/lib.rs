@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use kluis_crypto::merkle::{self, Hash, NodeId, TreeBuilder};
 use kluis_domain::audit::AuditEvent;
-use kluis_domain::{AccountId, SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_domain::{AccountId, RequestId, SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_store::{
-    AccountRecord, AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject,
-    RegisterVersionSummary, SealedSecret, SessionRecord, Store, StoreError,
-    StoredAuditEvent, StoredCheckpoint, StoredKek, StoredNode, StoredRegisterVersion, 
-    StoredValue, SubjectChange, SubjectRecord, Throttle, TokenRecord, WrappedDataKey,
+    AccountRecord, ArchiveChange, AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject,
+    RegisterVersionSummary, RequestCode, RequestRecord, SealedSecret, SessionRecord, Store, StoreError,
+    StoredAuditEvent, StoredCheckpoint, StoredExport, StoredKek, StoredNode, StoredRegisterVersion, StoredUpload,
+    StoredValue, SubjectChange, SubjectRecord, Throttle, TimelineEntry, TokenRecord, WrappedDataKey,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -29,6 +29,7 @@ mod writer;
 pub use writer::GroupCommitStats;
 use writer::{BoxFuture, WriteTx, Writer};
 
+mod requests;
 
 /// What differs between the databases, chosen once when the store is opened.
 #[derive(Debug)]
@@ -207,7 +208,7 @@ impl SqlStore {
         let frontier = Self::nodes_in(tx, &merkle::frontier(old_size)).await?;
         let mut tree = TreeBuilder::from_frontier(old_size, &frontier).map_err(|_| corrupt("audit frontier"))?;
 
-        let mut event_rows: Vec<(i64, i64, Vec<u8>)> = Vec::with_capacity(events.len());
+        let mut event_rows: Vec<(i64, i64, Vec<u8>, Option<&str>)> = Vec::with_capacity(events.len());
         let mut node_rows: Vec<(NodeId, i64, Hash)> = Vec::with_capacity(events.len() * 2);
         for (seq, event) in (old_size..).zip(events) {
             let bytes = event.encode(seq);
@@ -215,16 +216,16 @@ impl SqlStore {
             for (id, hash) in tree.push(merkle::leaf_hash(&bytes)) {
                 node_rows.push((id, seq, hash));
             }
-            event_rows.push((seq, event.time, bytes));
+            event_rows.push((seq, event.time, bytes, event.subject.as_deref()));
         }
         // Multi-row inserts of at most 100 rows. Not more: sqlx-sqlite looks up every `$n` with
         // `sqlite3_bind_parameter_name`, a linear scan, so binding is quadratic in the parameters
         // of a statement (300 rows × 3 + 200 rows × 4 made it ~30 % of an append; docs/BENCHMARKS.md).
         for chunk in event_rows.chunks(100) {
-            let sql = values_sql("INSERT INTO audit_events (seq, recorded_at, event) VALUES ", 3, chunk.len());
+            let sql = values_sql("INSERT INTO audit_events (seq, recorded_at, event, subject) VALUES ", 4, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (seq, time, bytes) in chunk {
-                query = query.bind(*seq).bind(*time).bind(bytes.clone());
+            for (seq, time, bytes, subject) in chunk {
+                query = query.bind(*seq).bind(*time).bind(bytes.clone()).bind(*subject);
             }
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
@@ -308,8 +309,8 @@ impl SqlStore {
     async fn load_in(conn: &mut AnyConnection, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
         let id_text = id.to_string();
         let Some(row) = sqlx::query(
-            "SELECT kind, created_at, updated_at, revision, restricted, key_version, kek_version, wrapped_key \
-             FROM subjects WHERE id = $1",
+            "SELECT kind, created_at, updated_at, revision, restricted, archive_purpose, archive_until, objections, \
+             key_version, kek_version, wrapped_key FROM subjects WHERE id = $1",
         )
         .bind(&id_text)
         .fetch_optional(&mut *conn)
@@ -343,6 +344,8 @@ impl SqlStore {
             updated_at: Timestamp(row.try_get("updated_at").map_err(|e| backend(&e))?),
             revision: row.try_get("revision").map_err(|e| backend(&e))?,
             restricted: row.try_get::<i64, _>("restricted").map_err(|e| backend(&e))? != 0,
+            archive: requests::archive_from(&row)?,
+            objections: list_col(&row, "objections")?,
             data_key: WrappedDataKey {
                 key_version: u32_col(&row, "key_version")?,
                 kek_version: u32_col(&row, "kek_version")?,
@@ -1262,5 +1265,125 @@ impl Store for SqlStore {
             audit_events: get("audit")?,
             erasures: get("erasures")?,
         })
+    }
+
+    async fn create_request(
+        &self,
+        request: &RequestRecord,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> Result<(), StoreError> {
+        self.create_request_impl(request, timeline, audit).await
+    }
+
+    async fn request(&self, id: RequestId) -> Result<Option<RequestRecord>, StoreError> {
+        self.request_impl(id).await
+    }
+
+    async fn requests(&self, open_only: bool, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
+        self.requests_impl(open_only, limit).await
+    }
+
+    async fn update_request(
+        &self,
+        request: &RequestRecord,
+        expected_revision: i64,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> Result<bool, StoreError> {
+        self.update_request_impl(request, expected_revision, timeline, audit).await
+    }
+
+    async fn request_timeline(&self, id: RequestId) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.request_timeline_impl(id).await
+    }
+
+    async fn put_request_code(&self, id: RequestId, code: &RequestCode) -> Result<(), StoreError> {
+        self.put_request_code_impl(id, code).await
+    }
+
+    async fn request_code(&self, id: RequestId) -> Result<Option<RequestCode>, StoreError> {
+        self.request_code_impl(id).await
+    }
+
+    async fn fail_request_code(&self, id: RequestId, max_attempts: u32) -> Result<Option<u32>, StoreError> {
+        self.fail_request_code_impl(id, max_attempts).await
+    }
+
+    async fn take_request_code(&self, id: RequestId, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        self.take_request_code_impl(id, hash).await
+    }
+
+    async fn put_upload(
+        &self,
+        id: RequestId,
+        upload: &StoredUpload,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> Result<(), StoreError> {
+        self.put_upload_impl(id, upload, timeline, audit).await
+    }
+
+    async fn upload(&self, id: RequestId) -> Result<Option<StoredUpload>, StoreError> {
+        self.upload_impl(id).await
+    }
+
+    async fn delete_upload(&self, id: RequestId) -> Result<bool, StoreError> {
+        self.delete_upload_impl(id).await
+    }
+
+    async fn put_exports(
+        &self,
+        exports: &[StoredExport],
+        request: &RequestRecord,
+        expected_revision: i64,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> Result<bool, StoreError> {
+        self.put_exports_impl(exports, request, expected_revision, timeline, audit).await
+    }
+
+    async fn exports_by_token(&self, token_hash: &[u8; 32]) -> Result<Vec<StoredExport>, StoreError> {
+        self.exports_by_token_impl(token_hash).await
+    }
+
+    async fn subject_ids_by_index(&self, entry: &IndexEntry) -> Result<Vec<SubjectId>, StoreError> {
+        self.subject_ids_by_index_impl(entry).await
+    }
+
+    async fn delete_expired_exports(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.delete_expired_exports_impl(now).await
+    }
+
+    async fn append_timeline(
+        &self,
+        id: RequestId,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> Result<(), StoreError> {
+        self.append_timeline_impl(id, timeline, audit).await
+    }
+
+    async fn archive_subject(&self, change: &ArchiveChange, audit: &[AuditEvent]) -> Result<bool, StoreError> {
+        self.archive_subject_impl(change, audit).await
+    }
+
+    async fn add_objection(
+        &self,
+        id: SubjectId,
+        purpose: &str,
+        at: Timestamp,
+        audit: &[AuditEvent],
+    ) -> Result<bool, StoreError> {
+        self.add_objection_impl(id, purpose, at, audit).await
+    }
+
+    async fn subject_events(
+        &self,
+        id: SubjectId,
+        from_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, StoreError> {
+        self.subject_events_impl(id, from_seq, limit).await
     }
 }

@@ -7,7 +7,8 @@ use std::future::Future;
 
 pub use kluis_crypto::merkle::{Hash, NodeId};
 use kluis_domain::audit::AuditEvent;
-use kluis_domain::{AccountId, SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_domain::request::{Channel, RequestKind, RequestState, TimelineKind, Verification};
+use kluis_domain::{AccountId, RequestId, SubjectId, SubjectKind, Timestamp, TokenId};
 
 /// A key-encryption key, wrapped under the root key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,9 +105,111 @@ pub struct SubjectRecord {
     pub revision: i64,
     /// Under restriction of processing (Art. 18): readable only for `legal_claims` and `storage`.
     pub restricted: bool,
+    /// After an erasure that had to keep values under a legal obligation: the only purpose that
+    /// may read them, and until when they are kept.
+    pub archive: Option<Archive>,
+    /// Purposes the subject objected to (Art. 21) or withdrew consent for (Art. 7(3)), sorted.
+    pub objections: Vec<String>,
     pub data_key: WrappedDataKey,
     /// Sorted by field name.
     pub values: Vec<StoredValue>,
+}
+
+/// The restricted archive of an erased subject's kept values (e.g. invoicing data, AWR art. 52).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archive {
+    pub purpose: String,
+    pub until: Timestamp,
+}
+
+/// A data-subject request. Personal data in it (the requester's address, the details of the
+/// request) is sealed under the request's own data key, which is wrapped under a KEK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub id: RequestId,
+    pub kind: RequestKind,
+    pub state: RequestState,
+    pub channel: Channel,
+    /// `nl`, `en` or `both`: the language of the notices.
+    pub lang: String,
+    pub subject: Option<SubjectId>,
+    /// The purpose an objection or withdrawal is about.
+    pub purpose: Option<String>,
+    pub received_at: Timestamp,
+    /// `YYYY-MM-DD` (Europe/Amsterdam).
+    pub due_on: String,
+    pub extended_to: Option<String>,
+    pub verification: Option<Verification>,
+    pub verified_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub id_upload_allowed: bool,
+    /// The request's data key, wrapped under a KEK; `None` once destroyed.
+    pub data_key: Option<SealedSecret>,
+    pub contact: Option<Vec<u8>>,
+    pub details: Option<Vec<u8>>,
+    /// Increments on every update; [`Store::update_request`] names the revision it read.
+    pub revision: i64,
+}
+
+/// One entry of a request's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    pub kind: TimelineKind,
+    /// Who (an encoded audit actor, or `requester`).
+    pub actor: String,
+    /// The state after the entry.
+    pub state: RequestState,
+    /// A stable code with more detail (a notice name, an outcome, a recipient key); never input.
+    pub detail: Option<String>,
+    /// Free text (reasons, a justification), sealed under the request's key.
+    pub note: Option<Vec<u8>>,
+}
+
+/// A mailed verification code, stored as its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCode {
+    pub hash: [u8; 32],
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub attempts: u32,
+}
+
+/// An uploaded ID document in quarantine, sealed under the request's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpload {
+    pub content_type: String,
+    pub size: u64,
+    pub uploaded_at: Timestamp,
+    pub sealed: Vec<u8>,
+}
+
+/// A sealed export of a request (access or portability), reachable by the hash of its download
+/// token until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredExport {
+    pub id: String,
+    pub request: RequestId,
+    /// `json`, `csv_zip`, `html`, `csv`.
+    pub format: String,
+    pub token_hash: [u8; 32],
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub sealed: Vec<u8>,
+}
+
+/// What [`Store::archive_subject`] keeps.
+#[derive(Debug, Clone)]
+pub struct ArchiveChange {
+    pub id: SubjectId,
+    pub expected_revision: i64,
+    pub at: Timestamp,
+    /// The fields whose values are kept; every other value and every index entry of a removed
+    /// value is deleted.
+    pub keep: Vec<String>,
+    /// The index entries of the kept values (replaces the subject's set).
+    pub index: Vec<IndexEntry>,
+    pub archive: Archive,
 }
 
 /// A change to a subject, computed from `expected_revision`.
@@ -540,6 +643,138 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Number of subjects, index entries and values held, for health output and tests.
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+
+    // ---- data-subject requests ----
+
+    /// Stores a new request with its first timeline entries and audit events.
+    fn create_request(
+        &self,
+        request: &RequestRecord,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn request(&self, id: RequestId) -> impl Future<Output = Result<Option<RequestRecord>, StoreError>> + Send;
+
+    /// Requests, newest first: the open ones (`open_only`) or all, at most `limit`.
+    fn requests(
+        &self,
+        open_only: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RequestRecord>, StoreError>> + Send;
+
+    /// Replaces the request's fields if its revision is still `expected_revision` (the record's
+    /// `revision` is ignored and incremented), appends the timeline entries and audit events.
+    /// Returns false (and changes nothing) on a revision mismatch or an unknown request.
+    fn update_request(
+        &self,
+        request: &RequestRecord,
+        expected_revision: i64,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The timeline, oldest first.
+    fn request_timeline(&self, id: RequestId) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
+
+    /// Replaces the request's verification code (one at a time).
+    fn put_request_code(
+        &self,
+        id: RequestId,
+        code: &RequestCode,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn request_code(&self, id: RequestId) -> impl Future<Output = Result<Option<RequestCode>, StoreError>> + Send;
+
+    /// Counts a wrong attempt; at `max_attempts` the code is deleted. Returns the attempts made,
+    /// or `None` when there is no code.
+    fn fail_request_code(
+        &self,
+        id: RequestId,
+        max_attempts: u32,
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
+
+    /// Deletes the code if its hash is `hash`: true for exactly one of concurrent callers.
+    fn take_request_code(
+        &self,
+        id: RequestId,
+        hash: &[u8; 32],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Puts an ID document into quarantine (replacing an earlier one) with its timeline entry.
+    fn put_upload(
+        &self,
+        id: RequestId,
+        upload: &StoredUpload,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn upload(&self, id: RequestId) -> impl Future<Output = Result<Option<StoredUpload>, StoreError>> + Send;
+
+    /// Deletes the request's ID document (after the check, or when the request closes).
+    fn delete_upload(&self, id: RequestId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores exports of a request with the request's update (see [`Store::update_request`]).
+    fn put_exports(
+        &self,
+        exports: &[StoredExport],
+        request: &RequestRecord,
+        expected_revision: i64,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The exports behind this download-token hash (expired or not: the caller decides).
+    fn exports_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> impl Future<Output = Result<Vec<StoredExport>, StoreError>> + Send;
+
+    /// The ids of the subjects with this index entry, without audit (the caller records the step,
+    /// e.g. a request verification that links its subject).
+    fn subject_ids_by_index(
+        &self,
+        entry: &IndexEntry,
+    ) -> impl Future<Output = Result<Vec<SubjectId>, StoreError>> + Send;
+
+    /// Deletes exports that expired at or before `now`. Returns how many.
+    fn delete_expired_exports(&self, now: Timestamp) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Appends timeline entries and audit events (a download, a mail sent) without other changes.
+    fn append_timeline(
+        &self,
+        id: RequestId,
+        timeline: &[TimelineEntry],
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Erasure that keeps some values under a legal obligation: deletes the other values, sets
+    /// the subject's index entries to `change.index` and its archive, if the revision matches.
+    /// Returns false on a revision mismatch or an unknown subject.
+    fn archive_subject(
+        &self,
+        change: &ArchiveChange,
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records an objection or withdrawal for `purpose` (idempotent). Returns whether the
+    /// subject exists.
+    fn add_objection(
+        &self,
+        id: SubjectId,
+        purpose: &str,
+        at: Timestamp,
+        audit: &[AuditEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The audit events about a subject, in log order, from `from_seq`, at most `limit`.
+    fn subject_events(
+        &self,
+        id: SubjectId,
+        from_seq: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredAuditEvent>, StoreError>> + Send;
 }
 
 /// Row counts.

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 mod keyring;
+pub mod requests;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -16,7 +17,7 @@ use kluis_domain::access::{CallerScope, Denied, FieldFilter, PurposePolicy, deci
 use kluis_domain::audit::{Action, AuditContext, AuditEvent, Outcome};
 use kluis_domain::fields::{Catalogue, FieldValue, IndexName, ValidationErrors, ValueError, index_terms, lookup_term};
 use kluis_domain::time::Clock;
-use kluis_domain::{AccountId, SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_domain::{AccountId, RequestId, SubjectId, SubjectKind, Timestamp, TokenId};
 use kluis_register::{Diagnostic, Register};
 use kluis_store::{
     AuditLogRecord, IndexEntry, NewSubject, StoreError, StoredValue, SubjectChange, SubjectRecord, TokenRecord,
@@ -88,6 +89,9 @@ pub enum VaultError {
     NoAuditKey,
     #[error("{0}")]
     AuditRange(String),
+    /// A data-subject request operation was refused (see [`requests::RequestError`]).
+    #[error("{0}")]
+    Request(requests::RequestError),
     /// The register text has problems (each with rule, line and column); nothing was stored.
     #[error("the register has {} problem(s); nothing was stored", .0.len())]
     Register(Vec<Diagnostic>),
@@ -169,6 +173,15 @@ pub struct Vault<S: Store> {
     /// Bounds concurrent Argon2id computations (each takes 19 MiB and a core for a while).
     hash_pool: Arc<tokio::sync::Semaphore>,
     auth: Arc<AuthSettings>,
+    /// The request workflow's settings and the mailer of its notices.
+    requests: Arc<RequestsConfig>,
+}
+
+/// [`requests::RequestSettings`] and the mailer (none: notices are recorded as not sent).
+#[derive(Debug, Default)]
+struct RequestsConfig {
+    settings: requests::RequestSettings,
+    mailer: Option<Arc<dyn kluis_mail::Mailer>>,
 }
 
 impl<S: Store> Clone for Vault<S> {
@@ -182,6 +195,7 @@ impl<S: Store> Clone for Vault<S> {
             policy: Arc::clone(&self.policy),
             hash_pool: Arc::clone(&self.hash_pool),
             auth: Arc::clone(&self.auth),
+            requests: Arc::clone(&self.requests),
         }
     }
 }
@@ -278,6 +292,7 @@ impl<S: Store> Vault<S> {
             policy: builtin_policy(),
             hash_pool: hash_pool(),
             auth: Arc::new(AuthSettings::default()),
+            requests: Arc::new(RequestsConfig::default()),
         };
         let mut admin = None;
         let mut account = None;
@@ -297,6 +312,17 @@ impl<S: Store> Vault<S> {
     #[must_use]
     pub fn with_auth_settings(mut self, settings: AuthSettings) -> Self {
         self.auth = Arc::new(settings);
+        self
+    }
+
+    /// Attaches the request workflow's settings and the mailer of its notices.
+    #[must_use]
+    pub fn with_requests(
+        mut self,
+        settings: requests::RequestSettings,
+        mailer: Option<Arc<dyn kluis_mail::Mailer>>,
+    ) -> Self {
+        self.requests = Arc::new(RequestsConfig { settings, mailer });
         self
     }
 
@@ -322,6 +348,7 @@ impl<S: Store> Vault<S> {
             policy: builtin_policy(),
             hash_pool: hash_pool(),
             auth: Arc::new(AuthSettings::default()),
+            requests: Arc::new(RequestsConfig::default()),
         };
         vault.refresh_policy().await?;
         Ok(vault)
@@ -603,10 +630,8 @@ impl<S: Store> Vault<S> {
         record: &SubjectRecord,
     ) -> (AuditEvent, bool) {
         let now = self.clock.now();
-        if record.restricted && !restriction_exempt(ctx) {
-            let event = ctx
-                .event(now, action, Some(record.id), &[], &[], Outcome::Denied)
-                .with_reason(Denied::Restricted { purpose: unknown_or(ctx) }.code());
+        if let Some(denied) = blocked(ctx, record) {
+            let event = ctx.event(now, action, Some(record.id), &[], &[], Outcome::Denied).with_reason(denied.code());
             return (event, false);
         }
         let fields: Vec<&str> =
@@ -646,7 +671,8 @@ impl<S: Store> Vault<S> {
             .await?
             .ok_or(VaultError::NotFound(id))?;
         if !shown {
-            return Err(VaultError::Denied(Denied::Restricted { purpose: unknown_or(ctx) }));
+            let denied = blocked(ctx, &record).unwrap_or(Denied::Restricted { purpose: unknown_or(ctx) });
+            return Err(VaultError::Denied(denied));
         }
         self.decrypt_reporting(ctx, &record, Some(&filter)).await
     }
@@ -715,6 +741,20 @@ impl<S: Store> Vault<S> {
         changes: &[(String, Option<String>)],
     ) -> Result<(), VaultError> {
         let filter = self.decide_call(ctx, scope, Action::SubjectUpdate, Some(id)).await?;
+        self.apply_changes(ctx, Some(&filter), id, changes).await
+    }
+
+    /// The body of [`Vault::update_subject`]. With `filter` the purpose must cover every field and
+    /// the subject must not be blocked for it; without (the rectification of a verified
+    /// data-subject request, Art. 16, which the controller owes whatever the purposes) neither
+    /// check applies.
+    pub(crate) async fn apply_changes(
+        &self,
+        ctx: &AuditContext,
+        filter: Option<&FieldFilter>,
+        id: SubjectId,
+        changes: &[(String, Option<String>)],
+    ) -> Result<(), VaultError> {
         if changes.is_empty() {
             return Err(VaultError::EmptyChange);
         }
@@ -739,11 +779,14 @@ impl<S: Store> Vault<S> {
         }
         let mut fields: Vec<&str> = changes.iter().map(|(f, _)| f.as_str()).collect();
         fields.sort_unstable();
-        self.require_covered(ctx, &filter, Action::SubjectUpdate, Some(id), &fields).await?;
+        if let Some(filter) = filter {
+            self.require_covered(ctx, filter, Action::SubjectUpdate, Some(id), &fields).await?;
+        }
 
         let record = self.store.load_subject(id).await?.ok_or(VaultError::NotFound(id))?;
-        if record.restricted && !restriction_exempt(ctx) {
-            let denied = Denied::Restricted { purpose: unknown_or(ctx) };
+        if filter.is_some()
+            && let Some(denied) = blocked(ctx, &record)
+        {
             self.audit_denied(ctx, Action::SubjectUpdate, Some(id), denied.code()).await;
             return Err(VaultError::Denied(denied));
         }
@@ -829,6 +872,25 @@ impl<S: Store> Vault<S> {
 }
 
 /// Whether the call's purpose may read a restricted subject (Art. 18(2)).
+/// Why this subject may not be shown (or changed) for the call's purpose, if it may not: the
+/// Art. 18 restriction (unless the purpose is exempt), the fiscal archive of an erased subject
+/// (only its purpose), an objection or withdrawal of consent for the purpose.
+fn blocked(ctx: &AuditContext, record: &SubjectRecord) -> Option<Denied> {
+    let purpose = unknown_or(ctx);
+    if let Some(archive) = &record.archive
+        && archive.purpose != purpose.as_str()
+    {
+        return Some(Denied::Archived { purpose });
+    }
+    if record.objections.iter().any(|p| p == purpose.as_str()) {
+        return Some(Denied::Objected { purpose });
+    }
+    if record.restricted && !restriction_exempt(ctx) {
+        return Some(Denied::Restricted { purpose });
+    }
+    None
+}
+
 fn restriction_exempt(ctx: &AuditContext) -> bool {
     ctx.purpose.as_ref().is_some_and(|p| kluis_domain::access::RESTRICTION_EXEMPT_PURPOSES.contains(&p.as_str()))
 }
@@ -1019,6 +1081,109 @@ pub trait VaultService: Send + Sync + 'static {
     fn register_versions(&self) -> BoxFuture<'_, Result<Vec<RegisterVersionSummary>, VaultError>>;
     fn current_register(&self) -> BoxFuture<'_, Result<Option<(StoredRegisterVersion, Register)>, VaultError>>;
     fn refresh_policy(&self) -> BoxFuture<'_, Result<u64, VaultError>>;
+
+    // Data-subject requests (see [`requests`]).
+    fn submit_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        new: requests::NewRequest,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn portal_status(&self, id: RequestId) -> BoxFuture<'_, Result<requests::PortalStatus, VaultError>>;
+    fn verify_code<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        code: String,
+    ) -> BoxFuture<'a, Result<requests::PortalStatus, VaultError>>;
+    fn send_code<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    /// `content_type` as the client sent it is ignored: the vault sniffs JPEG, PNG or PDF.
+    fn upload_id<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        content_type: String,
+        bytes: Vec<u8>,
+    ) -> BoxFuture<'a, Result<requests::PortalStatus, VaultError>>;
+    fn request_view<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn list_requests(
+        &self,
+        filter: requests::RequestFilter,
+    ) -> BoxFuture<'_, Result<Vec<requests::RequestView>, VaultError>>;
+    fn enable_id_upload<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        justification: String,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn id_document<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::IdDocument, VaultError>>;
+    fn check_id<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        verified: bool,
+        subject: Option<SubjectId>,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn link_subject<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        subject: SubjectId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn extend_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        reasons: String,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn refuse_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        reasons: Vec<String>,
+        text: Option<String>,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn cannot_identify<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        needed: Option<String>,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn withdraw_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn fulfil_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        fulfilment: requests::Fulfilment,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn lift_restriction<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn download_index(&self, token: String) -> BoxFuture<'_, Result<(Vec<String>, Timestamp), VaultError>>;
+    fn download_export<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        token: String,
+        format: String,
+    ) -> BoxFuture<'a, Result<requests::Download, VaultError>>;
+    fn sweep_exports(&self) -> BoxFuture<'_, Result<u64, VaultError>>;
 }
 
 impl<S: Store> VaultService for Vault<S> {
@@ -1206,5 +1371,146 @@ impl<S: Store> VaultService for Vault<S> {
     }
     fn refresh_policy(&self) -> BoxFuture<'_, Result<u64, VaultError>> {
         Box::pin(Vault::refresh_policy(self))
+    }
+
+    fn submit_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        new: requests::NewRequest,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::submit_request(self, ctx, new))
+    }
+    fn portal_status(&self, id: RequestId) -> BoxFuture<'_, Result<requests::PortalStatus, VaultError>> {
+        Box::pin(Vault::portal_status(self, id))
+    }
+    fn verify_code<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        code: String,
+    ) -> BoxFuture<'a, Result<requests::PortalStatus, VaultError>> {
+        Box::pin(async move { Vault::verify_code(self, ctx, id, &code).await })
+    }
+    fn send_code<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::send_code(self, ctx, id))
+    }
+    fn upload_id<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        _content_type: String,
+        bytes: Vec<u8>,
+    ) -> BoxFuture<'a, Result<requests::PortalStatus, VaultError>> {
+        Box::pin(Vault::upload_id(self, ctx, id, bytes))
+    }
+    fn request_view<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::request_view(self, ctx, id))
+    }
+    fn list_requests(
+        &self,
+        filter: requests::RequestFilter,
+    ) -> BoxFuture<'_, Result<Vec<requests::RequestView>, VaultError>> {
+        Box::pin(Vault::list_requests(self, filter))
+    }
+    fn enable_id_upload<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        justification: String,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(async move { Vault::enable_id_upload(self, ctx, id, &justification).await })
+    }
+    fn id_document<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::IdDocument, VaultError>> {
+        Box::pin(Vault::id_document(self, ctx, id))
+    }
+    fn check_id<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        verified: bool,
+        subject: Option<SubjectId>,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::check_id(self, ctx, id, verified, subject))
+    }
+    fn link_subject<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        subject: SubjectId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::link_subject(self, ctx, id, subject))
+    }
+    fn extend_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        reasons: String,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(async move { Vault::extend_request(self, ctx, id, &reasons).await })
+    }
+    fn refuse_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        reasons: Vec<String>,
+        text: Option<String>,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(async move { Vault::refuse_request(self, ctx, id, &reasons, text).await })
+    }
+    fn cannot_identify<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        needed: Option<String>,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::cannot_identify(self, ctx, id, needed))
+    }
+    fn withdraw_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::withdraw_request(self, ctx, id))
+    }
+    fn fulfil_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        fulfilment: requests::Fulfilment,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::fulfil_request(self, ctx, id, fulfilment))
+    }
+    fn lift_restriction<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::lift_restriction(self, ctx, id))
+    }
+    fn download_index(&self, token: String) -> BoxFuture<'_, Result<(Vec<String>, Timestamp), VaultError>> {
+        Box::pin(async move { Vault::download_index(self, &token).await })
+    }
+    fn download_export<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        token: String,
+        format: String,
+    ) -> BoxFuture<'a, Result<requests::Download, VaultError>> {
+        Box::pin(async move { Vault::download_export(self, ctx, &token, &format).await })
+    }
+    fn sweep_exports(&self) -> BoxFuture<'_, Result<u64, VaultError>> {
+        Box::pin(Vault::sweep_exports(self))
     }
 }

@@ -216,6 +216,13 @@ pub enum Denied {
     PurposeNotAllowed { purpose: Purpose, by: RefusedBy },
     #[error("{}", self.message_en())]
     Restricted { purpose: Purpose },
+    /// The subject was erased except for values kept under a legal obligation, readable only
+    /// for the archive's purpose.
+    #[error("{}", self.message_en())]
+    Archived { purpose: Purpose },
+    /// The subject objected to this purpose (Art. 21) or withdrew consent for it (Art. 7(3)).
+    #[error("{}", self.message_en())]
+    Objected { purpose: Purpose },
 }
 
 impl Denied {
@@ -225,6 +232,8 @@ impl Denied {
             Denied::UnknownPurpose(_) => "unknown_purpose",
             Denied::PurposeNotAllowed { .. } => "purpose_not_allowed",
             Denied::Restricted { .. } => "subject_restricted",
+            Denied::Archived { .. } => "subject_archived",
+            Denied::Objected { .. } => "subject_objected",
         }
     }
 
@@ -232,7 +241,9 @@ impl Denied {
         match self {
             Denied::UnknownPurpose(purpose)
             | Denied::PurposeNotAllowed { purpose, .. }
-            | Denied::Restricted { purpose } => purpose,
+            | Denied::Restricted { purpose }
+            | Denied::Archived { purpose }
+            | Denied::Objected { purpose } => purpose,
         }
     }
 
@@ -253,6 +264,14 @@ impl Denied {
                 "processing of this subject is restricted (GDPR Art. 18): it can only be read for the \
                  purposes legal_claims and storage, not `{purpose}`"
             ),
+            Denied::Archived { purpose } => format!(
+                "this subject was erased; the values kept under a legal obligation are archived and cannot be \
+                 read for the purpose `{purpose}`"
+            ),
+            Denied::Objected { purpose } => format!(
+                "the data subject objected to (or withdrew consent for) the purpose `{purpose}`: processing for it \
+                 has stopped"
+            ),
         }
     }
 
@@ -270,6 +289,14 @@ impl Denied {
             Denied::Restricted { purpose } => format!(
                 "de verwerking van deze betrokkene is beperkt (AVG art. 18): inzien kan alleen voor de \
                  doelen legal_claims en storage, niet voor `{purpose}`"
+            ),
+            Denied::Archived { purpose } => format!(
+                "deze betrokkene is gewist; de gegevens die wettelijk bewaard moeten worden staan in het archief \
+                 en zijn niet in te zien voor het doel `{purpose}`"
+            ),
+            Denied::Objected { purpose } => format!(
+                "de betrokkene heeft bezwaar gemaakt tegen (of zijn toestemming ingetrokken voor) het doel \
+                 `{purpose}`: de verwerking daarvoor is gestopt"
             ),
         }
     }
