@@ -61,6 +61,35 @@ pub struct Config {
     /// Mark the session cookie `Secure` although kluis itself serves plain HTTP (a TLS-terminating
     /// proxy in front). With `tls_cert` the cookie is always `Secure`.
     pub secure_cookies: bool,
+    /// Outgoing mail for data-subject requests (`[mail]`, `[mail.smtp]`, `[mail.file]`). Default:
+    /// the file transport, one `.eml` per message in `<data_dir>/mail`.
+    pub mail: kluis_mail::MailConfig,
+    /// The data-subject request workflow (`[requests]`).
+    pub requests: RequestsConfig,
+}
+
+/// `[requests]`: settings of the data-subject request workflow.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestsConfig {
+    /// The public base URL of kluis as requesters reach it (`https://privacy.example.nl`), for
+    /// the links in the mails (download links). Default: `http(s)://<listen>`.
+    pub public_url: Option<String>,
+    /// Days an access or portability export can be downloaded before it is deleted.
+    pub export_days: u32,
+    /// The largest ID document the portal accepts, in bytes.
+    pub upload_max_bytes: u64,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        let defaults = kluis_vault::requests::RequestSettings::default();
+        RequestsConfig {
+            public_url: None,
+            export_days: defaults.export_days,
+            upload_max_bytes: defaults.upload_max_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -91,6 +120,8 @@ impl std::fmt::Debug for Config {
             .field("tls_key", &self.tls_key)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("secure_cookies", &self.secure_cookies)
+            .field("mail", &self.mail)
+            .field("requests", &self.requests)
             .finish()
     }
 }
@@ -116,6 +147,8 @@ impl Default for Config {
             tls_key: None,
             trusted_proxies: Vec::new(),
             secure_cookies: false,
+            mail: kluis_mail::MailConfig::default(),
+            requests: RequestsConfig::default(),
         }
     }
 }
@@ -145,6 +178,8 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Config,
             .ignore(&NOT_SETTINGS)
             // Test harnesses use KLUIS_TEST_*; they are not settings of this process.
             .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
+            // Nested tables: `KLUIS_MAIL__SMTP__HOST` is `mail.smtp.host`.
+            .split("__")
     };
     let base = Figment::from(Serialized::defaults(Config::default()));
     let file = if let Some(path) = config_file {
@@ -189,6 +224,47 @@ impl Config {
                  (or tls_cert / KLUIS_TLS_CERT) too, or neither for plain HTTP"
             ),
         }
+    }
+
+    /// The mail settings as `serve` uses them: a relative `mail.file.directory` is taken inside
+    /// the data directory, and the file transport without `mail.from` sends as
+    /// `privacy@localhost`. SMTP needs `mail.from`.
+    pub fn mail(&self) -> anyhow::Result<kluis_mail::MailConfig> {
+        let mut mail = self.mail.clone();
+        if mail.file.directory.is_relative() {
+            mail.file.directory = self.data_dir.join(&mail.file.directory);
+        }
+        if mail.from.trim().is_empty() {
+            match mail.transport {
+                kluis_mail::Transport::File => "privacy@localhost".clone_into(&mut mail.from),
+                kluis_mail::Transport::Smtp => anyhow::bail!(
+                    "mail.from is not set: the SMTP transport needs the address notices are sent from \
+                     ([mail] from = \"privacy@example.nl\", or KLUIS_MAIL__FROM)"
+                ),
+            }
+        }
+        Ok(mail)
+    }
+
+    /// The settings of the data-subject request workflow: `[requests]`, with the notices signed
+    /// by the `[mail]` sender. `public_url` defaults to the listen address.
+    pub fn request_settings(&self, tls: bool) -> kluis_vault::requests::RequestSettings {
+        let mut settings = kluis_vault::requests::RequestSettings {
+            public_url: match &self.requests.public_url {
+                Some(url) => url.trim_end_matches('/').to_owned(),
+                None => format!("{}://{}", if tls { "https" } else { "http" }, self.listen),
+            },
+            export_days: self.requests.export_days.max(1),
+            upload_max_bytes: self.requests.upload_max_bytes,
+            ..kluis_vault::requests::RequestSettings::default()
+        };
+        if !self.mail.from.trim().is_empty() {
+            settings.sender_email.clone_from(&self.mail.from);
+        }
+        if let Some(name) = &self.mail.from_name {
+            settings.sender_name.clone_from(name);
+        }
+        settings
     }
 
     /// The PostgreSQL URL, if one is configured (from `database_url` or `database_url_file`).
@@ -342,13 +418,63 @@ mod tests {
     }
 
     #[test]
+    fn mail_and_requests_sections() {
+        Jail::expect_with(|jail| {
+            let config = load(None, &Overrides::default())?;
+            let mail = config.mail().unwrap();
+            assert_eq!(mail.transport, kluis_mail::Transport::File, "the file transport by default");
+            assert_eq!(mail.file.directory, PathBuf::from("kluis-data/mail"), "inside the data directory");
+            let settings = config.request_settings(false);
+            assert_eq!(settings.public_url, "http://127.0.0.1:8080");
+            assert_eq!(settings.export_days, 14);
+
+            jail.create_dir("kluis-data")?;
+            jail.create_file(
+                "kluis-data/kluis.toml",
+                "[mail]\ntransport = \"smtp\"\nfrom = \"privacy@voorbeeld.nl\"\nfrom_name = \"Voorbeeld B.V.\"\n\n\
+                 [mail.smtp]\nhost = \"smtp.voorbeeld.nl\"\ntls = \"tls\"\nusername = \"kluis\"\n\
+                 password_file = \"/run/secrets/smtp\"\n\n\
+                 [requests]\npublic_url = \"https://privacy.voorbeeld.nl/\"\nexport_days = 7\nupload_max_bytes = 1000000\n",
+            )?;
+            jail.set_env("KLUIS_MAIL__SMTP__PORT", "2465");
+            let config = load(None, &Overrides::default())?;
+            let mail = config.mail().unwrap();
+            assert_eq!(mail.transport, kluis_mail::Transport::Smtp);
+            assert_eq!(mail.smtp.host, "smtp.voorbeeld.nl");
+            assert_eq!(mail.smtp.tls, kluis_mail::TlsMode::Tls);
+            assert_eq!(mail.smtp.port(), 2465, "nested keys from the environment");
+            assert_eq!(mail.smtp.timeout_secs, 30, "defaults fill what the file leaves out");
+            let settings = config.request_settings(false);
+            assert_eq!(settings.public_url, "https://privacy.voorbeeld.nl");
+            assert_eq!((settings.export_days, settings.upload_max_bytes), (7, 1_000_000));
+            assert_eq!(
+                (settings.sender_email.as_str(), settings.sender_name.as_str()),
+                ("privacy@voorbeeld.nl", "Voorbeeld B.V.")
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_dir("kluis-data")?;
+            jail.create_file("kluis-data/kluis.toml", "[mail]\ntransport = \"smtp\"\n")?;
+            let err = load(None, &Overrides::default())?.mail().unwrap_err().to_string();
+            assert!(err.contains("mail.from"), "{err}");
+            jail.create_file("kluis-data/kluis.toml", "[requests]\nexport_dayz = 3\n")?;
+            let err = load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("export_dayz"), "unknown keys in the sections are errors: {err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn debug_redacts_secrets() {
-        let config = Config {
+        let mut config = Config {
             root_key: Some("aa".repeat(32)),
             database_url: Some("postgres://u:hunter2@h/db".into()),
             ..Config::default()
         };
+        config.mail.smtp.password = Some("smtp-hunter3".into());
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2") && !shown.contains(&"aa".repeat(32)), "{shown}");
+        assert!(!shown.contains("smtp-hunter3"), "{shown}");
     }
 }

@@ -545,6 +545,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let trusted_proxies = kluis_domain::access::IpAllowlist::parse(&config.trusted_proxies)
         .map_err(|e| anyhow::anyhow!("trusted_proxies: {}", e.message_en()))?;
+    // The mailer of the data-subject request notices, also before anything is initialised.
+    let mail = config.mail()?;
+    let mailer = kluis_mail::from_config(&mail, Arc::new(SystemClock)).context("[mail]")?;
+    let settings = config.request_settings(tls.is_some());
     let vault = if is_fresh(&config).await? {
         let (vault, init) = initialise(&config, None).await?;
         print_token(&config, &init.break_glass);
@@ -554,6 +558,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         open_vault(&config).await?
     };
+    let vault = vault.with_requests(settings, Some(Arc::clone(&mailer)));
+    if let Err(e) = mailer.check().await {
+        // Requests are still taken; their notices show as not sent in the timeline until mail works.
+        tracing::warn!(error = %e, "the mail transport does not work yet");
+        eprintln!("warning: mail cannot be sent yet: {e}");
+    }
     if !vault.can_sign_checkpoints() {
         bail!(
             "no audit signing key at {}; kluis serve signs audit checkpoints and needs it (kluis init creates it)",
@@ -575,8 +585,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Another process (`kluis register load`, a second server) may load a register: pick up the
     // policy it defines within seconds.
     let refresher = tokio::spawn(refresh_policy(vault.clone()));
+    let sweeper = tokio::spawn(sweep_exports(vault.clone()));
     let server_config = ServerConfig {
         max_body_bytes: config.max_body_bytes,
+        upload_max_bytes: config.requests.upload_max_bytes,
         trusted_proxies,
         secure_cookies: config.secure_cookies || tls.is_some(),
         ..ServerConfig::default()
@@ -590,7 +602,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .context("server error");
     checkpointer.abort();
     refresher.abort();
+    sweeper.abort();
     served
+}
+
+/// Deletes expired access and portability exports once a minute.
+async fn sweep_exports(vault: Vault<SqlStore>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
+    loop {
+        tick.tick().await;
+        match vault.sweep_exports().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired exports deleted"),
+            Err(e) => tracing::error!(error = %e, "could not delete expired exports"),
+        }
+    }
 }
 
 /// Re-reads the current register version every few seconds and rebuilds the purpose policy when

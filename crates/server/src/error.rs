@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kluis_domain::access::{Denied, Permission};
 use kluis_domain::fields::ValueError;
+use kluis_vault::requests::RequestError;
 use kluis_vault::{AuthError, VaultError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -96,6 +97,16 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// What went wrong, in English.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// What went wrong, in Dutch.
+    pub fn detail_nl(&self) -> &str {
+        &self.detail_nl
     }
 
     pub fn unauthorized() -> Self {
@@ -197,6 +208,41 @@ impl ApiError {
         error
     }
 
+    /// A refused data-subject request operation: the stable code of the vault, its English
+    /// (`Display`) and Dutch messages, which name members and states, never values.
+    pub fn from_request(e: &RequestError) -> ApiError {
+        let (status, title) = match e {
+            RequestError::NotFound(_) => (StatusCode::NOT_FOUND, "Request not found"),
+            RequestError::DownloadNotFound => (StatusCode::NOT_FOUND, "Download not found"),
+            RequestError::Invalid { code: "unknown_request_type", .. } => {
+                (StatusCode::BAD_REQUEST, "Unknown request type")
+            }
+            RequestError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid request"),
+            RequestError::WrongFulfilment(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Wrong fulfilment"),
+            RequestError::Transition { .. } => (StatusCode::CONFLICT, "Not possible in this state"),
+            RequestError::CodeWrong { .. } => (StatusCode::BAD_REQUEST, "Wrong code"),
+            RequestError::CodeUnavailable => (StatusCode::BAD_REQUEST, "No valid code"),
+            RequestError::TooManyCodes => (StatusCode::TOO_MANY_REQUESTS, "Too many codes"),
+            RequestError::UploadNotAllowed => (StatusCode::FORBIDDEN, "Upload not allowed"),
+            RequestError::UploadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "File too large"),
+            RequestError::UploadType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported file type"),
+            RequestError::DownloadExpired => (StatusCode::GONE, "Download expired"),
+            RequestError::Mail(_) => (StatusCode::BAD_GATEWAY, "Mail not sent"),
+            RequestError::Conflict => (StatusCode::CONFLICT, "Conflict"),
+            RequestError::Extension { .. } => (StatusCode::CONFLICT, "Extension not possible"),
+            RequestError::NoContact => (StatusCode::CONFLICT, "No e-mail address"),
+            RequestError::NoUpload => (StatusCode::CONFLICT, "No ID document"),
+            RequestError::NoSubject => (StatusCode::CONFLICT, "No subject linked"),
+            #[allow(unreachable_patterns, reason = "the vault may add refusals before the server names them")]
+            _ => (StatusCode::CONFLICT, "Request refused"),
+        };
+        if let RequestError::Mail(_) = e {
+            // The stage and reply code only (kluis-mail never names an address or a body).
+            tracing::warn!(error = %e, "a data-subject request notice could not be mailed");
+        }
+        ApiError::new(status, e.code(), title, e.to_string(), e.message_nl())
+    }
+
     #[must_use]
     pub fn with_errors(mut self, errors: Vec<FieldProblem>) -> Self {
         self.errors = errors;
@@ -242,6 +288,7 @@ impl From<VaultError> for ApiError {
                 "the subject was changed at the same time; retry the request",
                 "de betrokkene werd tegelijk gewijzigd; probeer het opnieuw",
             ),
+            VaultError::Request(request) => ApiError::from_request(request),
             VaultError::Unauthorized => ApiError::unauthorized(),
             VaultError::MissingPurpose => ApiError::missing_purpose(),
             VaultError::Auth(auth) => ApiError::from_auth(auth),

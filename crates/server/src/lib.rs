@@ -42,7 +42,13 @@ pub struct ServerConfig {
     pub trusted_proxies: kluis_domain::access::IpAllowlist,
     /// The session cookie gets `Secure`: kluis serves TLS itself, or a trusted proxy does.
     pub secure_cookies: bool,
+    /// The largest ID document the portal accepts (the vault's `RequestSettings::upload_max_bytes`);
+    /// the upload route's body limit is this plus [`UPLOAD_MARGIN_BYTES`] for the form around it.
+    pub upload_max_bytes: u64,
 }
+
+/// Room for the multipart framing around an uploaded file.
+pub const UPLOAD_MARGIN_BYTES: u64 = 64 * 1024;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -51,6 +57,7 @@ impl Default for ServerConfig {
             tls: false,
             trusted_proxies: kluis_domain::access::IpAllowlist::default(),
             secure_cookies: false,
+            upload_max_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -80,7 +87,9 @@ impl std::fmt::Debug for AppState {
         (name = "auth", description = "console login with password and TOTP, enrolment, logout, and who the caller is"),
         (name = "accounts", description = "staff accounts and API tokens (permission manage_accounts)"),
         (name = "audit", description = "tamper-evident audit log: checkpoints and RFC 9162 proofs"),
-        (name = "register", description = "the register as code: its versions, and the public privacy statement generated from it"))
+        (name = "register", description = "the register as code: its versions, and the public privacy statement generated from it"),
+        (name = "requests", description = "data-subject requests (GDPR Art. 12-22): intake by applications and staff, and their handling (permission handle_requests)"),
+        (name = "portal", description = "the public portal for data-subject requests: HTML forms without JavaScript, in Dutch or English"))
 )]
 struct ApiDoc;
 
@@ -96,8 +105,12 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The API routes and their OpenAPI document.
-fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// The API routes and their OpenAPI document. `upload_limit` is the body limit of the portal's
+/// ID-document upload (every other route has the server's `max_body_bytes`).
+fn api(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let upload = OpenApiRouter::new()
+        .routes(routes!(routes::portal::upload_form, routes::portal::upload))
+        .layer(DefaultBodyLimit::max(upload_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::subjects::create_subject, routes::subjects::find_subjects))
         .routes(routes!(
@@ -130,12 +143,32 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::accounts::reset_enrolment))
         .routes(routes!(routes::accounts::create_token, routes::accounts::list_tokens))
         .routes(routes!(routes::accounts::revoke_token))
+        .routes(routes!(routes::requests::create_request, routes::requests::list_requests))
+        .routes(routes!(routes::requests::get_request))
+        .routes(routes!(routes::requests::send_code))
+        .routes(routes!(routes::requests::enable_id_upload))
+        .routes(routes!(routes::requests::id_document))
+        .routes(routes!(routes::requests::check_identity))
+        .routes(routes!(routes::requests::link_subject))
+        .routes(routes!(routes::requests::extend_request))
+        .routes(routes!(routes::requests::refuse_request))
+        .routes(routes!(routes::requests::cannot_identify))
+        .routes(routes!(routes::requests::withdraw_request))
+        .routes(routes!(routes::requests::fulfil_request))
+        .routes(routes!(routes::requests::lift_restriction))
+        .routes(routes!(routes::portal::request_form, routes::portal::submit_request))
+        .routes(routes!(routes::portal::request_page))
+        .routes(routes!(routes::portal::verify))
+        .routes(routes!(routes::portal::new_code))
+        .routes(routes!(routes::portal::download_page))
+        .routes(routes!(routes::portal::download_file))
+        .merge(upload)
         .split_for_parts()
 }
 
 /// The OpenAPI document, as served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().1
+    api(0).1
 }
 
 /// Every request gets a fresh id (a client-chosen id would land in the audit log unchecked).
@@ -164,7 +197,9 @@ async fn method_not_allowed() -> ApiError {
 
 /// The application: routes, OpenAPI document, and middleware.
 pub fn app(state: AppState) -> Router {
-    let (router, doc) = api();
+    let upload_limit =
+        usize::try_from(state.config.upload_max_bytes.saturating_add(UPLOAD_MARGIN_BYTES)).unwrap_or(usize::MAX);
+    let (router, doc) = api(upload_limit);
     let doc = Arc::new(doc);
     let max_body = state.config.max_body_bytes;
     let headers = security::SecurityHeaders { tls: state.config.tls };

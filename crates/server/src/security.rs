@@ -20,7 +20,8 @@
 //!    constant time). Without either header of rule 1 (an old browser), this token alone decides.
 //!    Login and enrolment ([`NO_SESSION_YET`]) skip this rule: they authenticate with a password,
 //!    never with the cookie, and a browser may still hold a stale cookie of an expired session
-//!    whose token the page no longer knows. Rule 1 still guards them.
+//!    whose token the page no longer knows. So do the public request pages ([`PORTAL_PREFIX`]),
+//!    plain forms that never read the cookie. Rule 1 still guards them.
 //!
 //! A request authenticated with `Authorization: Bearer` and no session cookie is exempt: a bearer
 //! token is not an ambient credential, a browser never attaches one by itself (HTTP Basic
@@ -46,6 +47,15 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Endpoints that start a session: the cookie plays no part in them, so only rule 1 applies.
 pub const NO_SESSION_YET: [&str; 2] = ["/api/v1/auth/login", "/api/v1/auth/enrol"];
+
+/// The public data-subject request pages (`/privacy/request…`): plain HTML forms that never read
+/// the session cookie (a data subject has none; a staff member browsing them may), so only rule 1
+/// applies to them.
+pub const PORTAL_PREFIX: &str = "/privacy/request";
+
+fn is_portal(path: &str) -> bool {
+    path == PORTAL_PREFIX || path.starts_with("/privacy/request/")
+}
 
 /// The policy of every response that is not HTML (JSON, problem+json, Markdown, …): it loads
 /// nothing, may not be framed, and cannot be turned into a page that submits forms elsewhere.
@@ -260,7 +270,7 @@ fn check(req: &Request) -> Result<(), Refusal> {
     if same_origin(req) == Some(false) {
         return Err(Refusal::CrossOrigin);
     }
-    if NO_SESSION_YET.contains(&req.uri().path()) {
+    if NO_SESSION_YET.contains(&req.uri().path()) || is_portal(req.uri().path()) {
         return Ok(());
     }
     match sessions.as_slice() {
@@ -314,6 +324,8 @@ mod tests {
             )
             .route("/api/v1/auth/login", axum::routing::post(|| async { "logged in" }))
             .route("/api/v1/auth/logout", axum::routing::post(|| async { "logged out" }))
+            .route("/privacy/request", axum::routing::post(|| async { "filed" }))
+            .route("/privacy/requestx", axum::routing::post(|| async { "not the portal" }))
             .layer(middleware::from_fn(csrf))
             .layer(middleware::from_fn_with_state(SecurityHeaders { tls }, security_headers))
     }
@@ -592,6 +604,21 @@ mod tests {
             (
                 "logout POST with cookie but no token",
                 post("/api/v1/auth/logout", &[("cookie", &cookie), ("sec-fetch-site", "same-origin")]),
+                StatusCode::FORBIDDEN,
+            ),
+            (
+                "portal form POST from a browser holding a staff session, same-origin",
+                post("/privacy/request", &[("cookie", &cookie), ("sec-fetch-site", "same-origin")]),
+                StatusCode::OK,
+            ),
+            (
+                "portal form POST from another site, cookie or not",
+                post("/privacy/request", &[("cookie", &cookie), ("sec-fetch-site", "cross-site")]),
+                StatusCode::FORBIDDEN,
+            ),
+            (
+                "a path that only starts like the portal gets no exemption",
+                post("/privacy/requestx", &[("cookie", &cookie), ("sec-fetch-site", "same-origin")]),
                 StatusCode::FORBIDDEN,
             ),
         ];

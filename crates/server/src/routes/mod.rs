@@ -4,7 +4,9 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod meta;
+pub mod portal;
 pub mod register;
+pub mod requests;
 pub mod subjects;
 
 use axum::http::{HeaderValue, header};

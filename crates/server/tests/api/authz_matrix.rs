@@ -34,6 +34,9 @@ enum Rule {
     Needs(Permission),
     /// Personal data: decided by the `Kluis-Purpose` of the call.
     Purpose(Op),
+    /// Filing a data-subject request: an application's service token (for its customer) or a
+    /// holder of `handle_requests` (on behalf of a requester).
+    Intake,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +77,29 @@ const MATRIX: &[(&str, &str, Rule)] = &[
     ("get", "/api/v1/register", Rule::Authenticated),
     ("get", "/api/v1/register/versions", Rule::Authenticated),
     ("get", "/api/v1/register/versions/{version}", Rule::Authenticated),
+    ("post", "/api/v1/requests", Rule::Intake),
+    ("get", "/api/v1/requests", Rule::Needs(Permission::HandleRequests)),
+    ("get", "/api/v1/requests/{id}", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/code", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/id-upload", Rule::Needs(Permission::HandleRequests)),
+    ("get", "/api/v1/requests/{id}/id-document", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/identity", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/subject", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/extend", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/refuse", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/cannot-identify", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/withdraw", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/fulfil", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/lift-restriction", Rule::Needs(Permission::HandleRequests)),
+    ("get", "/privacy/request", Rule::Public),
+    ("post", "/privacy/request", Rule::Public),
+    ("get", "/privacy/request/{id}", Rule::Public),
+    ("post", "/privacy/request/{id}/verify", Rule::Public),
+    ("post", "/privacy/request/{id}/code", Rule::Public),
+    ("get", "/privacy/request/{id}/upload", Rule::Public),
+    ("post", "/privacy/request/{id}/upload", Rule::Public),
+    ("get", "/privacy/request/download/{token}", Rule::Public),
+    ("get", "/privacy/request/download/{token}/{format}", Rule::Public),
     ("get", "/healthz", Rule::Public),
     ("get", "/privacy", Rule::Public),
     ("get", "/privacy.md", Rule::Public),
@@ -648,6 +674,9 @@ async fn call_route(world: &World<'_>, who: Who, method: &str, path: &str) -> (T
     let n = world.unique();
     let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
     let victim = || async { app.vault.account_by_username("m.victim").await.expect("the victim account") };
+    if path.starts_with("/api/v1/requests") || path.starts_with("/privacy/request") {
+        return request_route(world, who, &m, path).await;
+    }
     match (method, path) {
         ("put", "/api/v1/subjects/{id}/restriction") => {
             let (id, _) = world.full_subject().await;
@@ -727,7 +756,10 @@ async fn call_route(world: &World<'_>, who: Who, method: &str, path: &str) -> (T
 /// The status of a successful call.
 fn success_status(method: &str, path: &str) -> StatusCode {
     match (method, path) {
-        ("post", "/api/v1/accounts" | "/api/v1/tokens" | "/api/v1/audit/checkpoints") => StatusCode::CREATED,
+        ("post", "/api/v1/accounts" | "/api/v1/tokens" | "/api/v1/audit/checkpoints" | "/api/v1/requests") => {
+            StatusCode::CREATED
+        }
+        ("post", p) if p.starts_with("/privacy/request") => StatusCode::SEE_OTHER,
         ("put" | "delete", _) | ("post", "/api/v1/accounts/{id}/unlock" | "/api/v1/auth/logout") => {
             StatusCode::NO_CONTENT
         }
@@ -743,6 +775,10 @@ async fn other_route(world: &World<'_>, method: &str, path: &str, rule: Rule) {
             Rule::Public => true,
             Rule::Authenticated => who != Who::Anonymous,
             Rule::Needs(permission) => who.permissions().contains(&permission),
+            Rule::Intake => {
+                matches!(who, Who::ServiceAll | Who::ServiceBilling)
+                    || who.permissions().contains(&Permission::HandleRequests)
+            }
             Rule::Purpose(_) => unreachable!("personal-data routes are checked per purpose"),
         };
         if allowed {
@@ -750,7 +786,11 @@ async fn other_route(world: &World<'_>, method: &str, path: &str, rule: Rule) {
         } else if who == Who::Anonymous {
             assert_refused(&res, StatusCode::UNAUTHORIZED, "unauthorized", &context);
         } else {
-            let Rule::Needs(permission) = rule else { unreachable!("only permissions refuse a valid caller") };
+            let permission = match rule {
+                Rule::Needs(permission) => permission,
+                Rule::Intake => Permission::HandleRequests,
+                _ => unreachable!("only permissions refuse a valid caller"),
+            };
             let doc = assert_refused(&res, StatusCode::FORBIDDEN, "permission_denied", &context);
             let detail = doc["detail"].as_str().unwrap_or_default();
             assert!(detail.contains(permission.as_str()), "{context}: the refusal names the permission: {doc}");
@@ -803,7 +843,9 @@ async fn authorization_matrix(backend: Backend) {
     }
     // Then the rest; the register's routes after a register is loaded; logout last (it ends the
     // sessions the other calls use).
-    let later = |path: &str| path.starts_with("/api/v1/register") || path.starts_with("/privacy");
+    let later = |path: &str| {
+        path.starts_with("/api/v1/register") || (path.starts_with("/privacy") && !path.starts_with("/privacy/request"))
+    };
     for (method, path, rule) in MATRIX.iter().filter(|(_, p, r)| !matches!(r, Rule::Purpose(_)) && !later(p)) {
         if *path != "/api/v1/auth/logout" {
             other_route(&world, method, path, *rule).await;
@@ -980,4 +1022,234 @@ async fn restricted_calls(
         }
     }
     shown
+}
+
+// ------------------------------------------------------------------------------------------------
+// Data-subject requests: the API (handle_requests; intake also by service tokens) and the public
+// portal (anyone; credentials change nothing)
+
+/// A request filed by the service token for a fresh subject (verified at once: in progress).
+async fn api_request(world: &World<'_>, kind: &str) -> (String, String) {
+    let (subject, _) = world.full_subject().await;
+    let res = world.app.post("/api/v1/requests").json(&json!({ "kind": kind, "subject": subject })).send().await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    (res.json()["id"].as_str().expect("id").to_owned(), subject)
+}
+
+/// A request a staff member filed for a letter (received).
+async fn staff_request(world: &World<'_>) -> String {
+    let email = format!("brief-{}@example.nl", world.unique());
+    let res = world
+        .call(Who::Dpo, Method::POST, "/api/v1/requests")
+        .json(&json!({ "kind": "access", "email": email }))
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()["id"].as_str().expect("id").to_owned()
+}
+
+/// A request from the portal (verifying, a code mailed).
+async fn portal_request(world: &World<'_>) -> String {
+    let email = format!("portaal-{}@example.nl", world.unique());
+    let res = world
+        .app
+        .post("/privacy/request")
+        .anonymous()
+        .body("application/x-www-form-urlencoded", format!("kind=access&email={}", encode(&email)))
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let location = res.header("location").expect("Location");
+    location.trim_start_matches("/privacy/request/").split('?').next().expect("id").to_owned()
+}
+
+fn rid(id: &str) -> kluis_domain::RequestId {
+    id.parse().expect("a request id")
+}
+
+async fn request_state(world: &World<'_>, id: &str) -> kluis_vault::requests::PortalStatus {
+    world.app.vault.portal_status(rid(id)).await.expect("the request")
+}
+
+/// The request as staff see it (single view).
+async fn listed(world: &World<'_>, id: &str) -> kluis_vault::requests::RequestView {
+    world.app.vault.request_view(&AuditContext::system(), rid(id)).await.expect("the request")
+}
+
+fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    bytes.resize(300, 0);
+    bytes
+}
+
+/// A portal request whose requester may upload an ID document (and, with `uploaded`, did).
+async fn upload_request(world: &World<'_>, uploaded: bool) -> String {
+    let ctx = AuditContext::system();
+    let id = staff_request(world).await;
+    world.app.vault.enable_id_upload(&ctx, rid(&id), "Adres onbekend.").await.expect("enable the upload");
+    if uploaded {
+        world.app.vault.upload_id(&ctx, rid(&id), png()).await.expect("upload");
+    }
+    id
+}
+
+/// The portal path of a fresh access export's download page.
+async fn download_link(world: &World<'_>) -> String {
+    let (id, _) = api_request(world, "access").await;
+    let ctx = AuditContext::system();
+    world
+        .app
+        .vault
+        .fulfil_request(&ctx, rid(&id), kluis_vault::requests::Fulfilment::Export)
+        .await
+        .expect("the export");
+    world.app.mails().iter().rev().find_map(|m| crate::helpers::download_path_in(m)).expect("a download link")
+}
+
+/// The file-mailer notices mentioning `id`.
+fn mails_about(world: &World<'_>, id: &str) -> Vec<String> {
+    world.app.mails().into_iter().filter(|m| m.contains(id)).collect()
+}
+
+#[allow(clippy::too_many_lines, reason = "one arm per route")]
+async fn request_route(world: &World<'_>, who: Who, m: &Method, path: &str) -> (TestResponse, Option<bool>) {
+    use kluis_domain::request::RequestState as S;
+    let app = world.app;
+    let call = |uri: String| world.call(who, m.clone(), uri);
+    match path {
+        "/api/v1/requests" if *m == Method::POST => {
+            let (subject, _) = world.full_subject().await;
+            let before = app.vault.list_requests(kluis_vault::requests::RequestFilter::All).await.expect("list").len();
+            let res = call(path.to_owned()).json(&json!({ "kind": "access", "subject": subject })).send().await;
+            let after = app.vault.list_requests(kluis_vault::requests::RequestFilter::All).await.expect("list").len();
+            (res, Some(after > before))
+        }
+        "/api/v1/requests" => (call(format!("{path}?filter=open")).send().await, None),
+        "/api/v1/requests/{id}" => {
+            let id = staff_request(world).await;
+            (call(format!("/api/v1/requests/{id}")).send().await, None)
+        }
+        "/api/v1/requests/{id}/code" => {
+            let id = staff_request(world).await;
+            let res = call(format!("/api/v1/requests/{id}/code")).send().await;
+            (res, Some(request_state(world, &id).await.state == S::Verifying))
+        }
+        "/api/v1/requests/{id}/id-upload" => {
+            let id = staff_request(world).await;
+            let res = call(format!("/api/v1/requests/{id}/id-upload"))
+                .json(&json!({ "justification": "Onbekend adres." }))
+                .send()
+                .await;
+            (res, Some(request_state(world, &id).await.id_upload_allowed))
+        }
+        "/api/v1/requests/{id}/id-document" => {
+            let id = upload_request(world, true).await;
+            (call(format!("/api/v1/requests/{id}/id-document")).send().await, None)
+        }
+        "/api/v1/requests/{id}/identity" => {
+            let id = upload_request(world, true).await;
+            let res = call(format!("/api/v1/requests/{id}/identity")).json(&json!({ "verified": true })).send().await;
+            (res, Some(request_state(world, &id).await.state == S::InProgress))
+        }
+        "/api/v1/requests/{id}/subject" => {
+            let id = staff_request(world).await;
+            let (subject, _) = world.full_subject().await;
+            let res = call(format!("/api/v1/requests/{id}/subject")).json(&json!({ "subject": subject })).send().await;
+            (res, Some(listed(world, &id).await.subject.is_some_and(|s| s.to_string() == subject)))
+        }
+        "/api/v1/requests/{id}/extend" => {
+            let (id, _) = api_request(world, "access").await;
+            let res =
+                call(format!("/api/v1/requests/{id}/extend")).json(&json!({ "reasons": "Complex." })).send().await;
+            (res, Some(request_state(world, &id).await.state == S::Extended))
+        }
+        "/api/v1/requests/{id}/refuse" => {
+            let id = staff_request(world).await;
+            let res = call(format!("/api/v1/requests/{id}/refuse"))
+                .json(&json!({ "reasons": ["manifestly_unfounded"], "text": "Zie brief." }))
+                .send()
+                .await;
+            (res, Some(request_state(world, &id).await.state == S::Refused))
+        }
+        "/api/v1/requests/{id}/cannot-identify" => {
+            let id = staff_request(world).await;
+            let res = call(format!("/api/v1/requests/{id}/cannot-identify")).json(&json!({})).send().await;
+            (res, Some(request_state(world, &id).await.state == S::CannotIdentify))
+        }
+        "/api/v1/requests/{id}/withdraw" => {
+            let id = staff_request(world).await;
+            let res = call(format!("/api/v1/requests/{id}/withdraw")).send().await;
+            (res, Some(request_state(world, &id).await.state == S::Withdrawn))
+        }
+        "/api/v1/requests/{id}/fulfil" => {
+            let (id, _) = api_request(world, "restriction").await;
+            let res = call(format!("/api/v1/requests/{id}/fulfil")).json(&json!({})).send().await;
+            (res, Some(request_state(world, &id).await.state == S::Completed))
+        }
+        "/api/v1/requests/{id}/lift-restriction" => {
+            let (id, subject) = api_request(world, "restriction").await;
+            let ctx = AuditContext::system();
+            app.vault
+                .fulfil_request(&ctx, rid(&id), kluis_vault::requests::Fulfilment::Apply)
+                .await
+                .expect("the restriction");
+            let res = call(format!("/api/v1/requests/{id}/lift-restriction")).send().await;
+            let lifted = world.stored(&subject).await.expect("the subject")["restricted"] == false;
+            (res, Some(lifted))
+        }
+        "/privacy/request" if *m == Method::POST => {
+            let before = app.vault.list_requests(kluis_vault::requests::RequestFilter::All).await.expect("list").len();
+            let email = format!("matrix-portaal-{}@example.nl", world.unique());
+            let res = call(path.to_owned())
+                .body("application/x-www-form-urlencoded", format!("kind=erasure&email={}", encode(&email)))
+                .send()
+                .await;
+            let after = app.vault.list_requests(kluis_vault::requests::RequestFilter::All).await.expect("list").len();
+            (res, Some(after == before + 1))
+        }
+        "/privacy/request" => (call(path.to_owned()).send().await, None),
+        "/privacy/request/{id}" => {
+            let id = portal_request(world).await;
+            (call(format!("/privacy/request/{id}")).send().await, None)
+        }
+        "/privacy/request/{id}/verify" => {
+            let id = portal_request(world).await;
+            let code = mails_about(world, &id).iter().find_map(|m| crate::helpers::code_in(m)).expect("the code");
+            let res = call(format!("/privacy/request/{id}/verify"))
+                .body("application/x-www-form-urlencoded", format!("code={code}"))
+                .send()
+                .await;
+            (res, Some(request_state(world, &id).await.state == S::InProgress))
+        }
+        "/privacy/request/{id}/code" => {
+            let id = portal_request(world).await;
+            let res = call(format!("/privacy/request/{id}/code")).send().await;
+            (res, Some(mails_about(world, &id).len() == 2))
+        }
+        "/privacy/request/{id}/upload" if *m == Method::GET => {
+            let id = upload_request(world, false).await;
+            (call(format!("/privacy/request/{id}/upload")).send().await, None)
+        }
+        "/privacy/request/{id}/upload" => {
+            let id = upload_request(world, false).await;
+            let boundary = "matrix-boundary";
+            let mut body = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"id.png\"\r\n\
+                 Content-Type: image/png\r\n\r\n"
+            )
+            .into_bytes();
+            body.extend_from_slice(&png());
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            let res = call(format!("/privacy/request/{id}/upload"))
+                .body(&format!("multipart/form-data; boundary={boundary}"), body)
+                .send()
+                .await;
+            (res, Some(listed(world, &id).await.id_uploaded))
+        }
+        "/privacy/request/download/{token}" => (call(download_link(world).await).send().await, None),
+        "/privacy/request/download/{token}/{format}" => {
+            (call(format!("{}/json", download_link(world).await)).send().await, None)
+        }
+        other => panic!("no matrix call for {m} {other}"),
+    }
 }

@@ -184,11 +184,26 @@ pub struct Initialised {
     /// A service token scoped to every purpose of the built-in policy.
     pub token: String,
     pub clock: Arc<TestClock>,
+    /// Where the file mailer writes the request notices (unused with an SMTP mailer).
+    pub mail_dir: tempfile::TempDir,
 }
+
+/// The public base URL of the test vault (links in the request notices).
+pub const PUBLIC_URL: &str = "http://kluis.test";
 
 /// A fresh database, initialised, with the break-glass token and a service token for every
 /// built-in purpose. `None` when PostgreSQL is skipped on purpose.
 pub async fn initialise(backend: Backend) -> Option<Initialised> {
+    initialise_with(backend, ServerConfig::default().upload_max_bytes, None).await
+}
+
+/// [`initialise`], with the request workflow attached: settings for [`PUBLIC_URL`], the largest
+/// ID upload, and the mailer of `mail` (default: the file mailer in `mail_dir`).
+pub async fn initialise_with(
+    backend: Backend,
+    upload_max_bytes: u64,
+    mail: Option<kluis_mail::MailConfig>,
+) -> Option<Initialised> {
     let db = kluis_store_conformance::fresh(backend).await?;
     let root = kluis_crypto::SecretKey::generate().expect("generate a root key");
     let clock = Arc::new(TestClock::default());
@@ -204,12 +219,27 @@ pub async fn initialise(backend: Backend) -> Option<Initialised> {
     assert_eq!(purposes.len(), 7, "the built-in policy's purposes: {purposes:?}");
     let spec = TokenSpec { name: "tests (every purpose)".to_owned(), purposes: Some(purposes), ..TokenSpec::default() };
     let service = vault.create_token(&AuditContext::system(), &spec).await.expect("create the service token");
+    let mail_dir = tempfile::tempdir().expect("a mail directory");
+    let mail = mail.unwrap_or_else(|| kluis_mail::MailConfig {
+        from: "privacy@kluis.test".to_owned(),
+        file: kluis_mail::FileConfig { directory: mail_dir.path().to_path_buf() },
+        ..kluis_mail::MailConfig::default()
+    });
+    let mailer =
+        kluis_mail::from_config(&mail, Arc::clone(&clock) as Arc<dyn Clock>).expect("the mailer of the test vault");
+    let settings = kluis_vault::requests::RequestSettings {
+        public_url: PUBLIC_URL.to_owned(),
+        upload_max_bytes,
+        ..kluis_vault::requests::RequestSettings::default()
+    };
+    let vault = vault.with_requests(settings, Some(mailer));
     Some(Initialised {
         db,
         vault,
         admin_token: break_glass.secret.as_str().to_owned(),
         token: service.secret.as_str().to_owned(),
         clock,
+        mail_dir,
     })
 }
 
@@ -233,6 +263,8 @@ pub struct TestApp {
     pub token: String,
     /// The vault's clock.
     pub clock: Arc<TestClock>,
+    /// The file mailer's directory (see [`TestApp::mails`]).
+    pub mail_dir: tempfile::TempDir,
     transport: Transport,
     logs: Option<(LogBuffer, usize)>,
 }
@@ -300,9 +332,29 @@ impl TestApp {
     }
 
     pub async fn in_process_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
-        let Initialised { db, vault, admin_token, token, clock } = initialise(backend).await?;
+        TestApp::in_process_with_mail(backend, config, None).await
+    }
+
+    /// In process, with the request notices sent by the mailer of `mail` (default: the file
+    /// mailer in `mail_dir`).
+    pub async fn in_process_with_mail(
+        backend: Backend,
+        config: ServerConfig,
+        mail: Option<kluis_mail::MailConfig>,
+    ) -> Option<TestApp> {
+        let Initialised { db, vault, admin_token, token, clock, mail_dir } =
+            initialise_with(backend, config.upload_max_bytes, mail).await?;
         let router = kluis_server::app(state(&vault, config));
-        Some(TestApp { db, vault, admin_token, token, clock, transport: Transport::InProcess(router), logs: None })
+        Some(TestApp {
+            db,
+            vault,
+            admin_token,
+            token,
+            clock,
+            mail_dir,
+            transport: Transport::InProcess(router),
+            logs: None,
+        })
     }
 
     /// A real server on `127.0.0.1:0`, with every log line captured from here on.
@@ -313,7 +365,8 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
         let logs = capture_logs();
         let start = logs.len();
-        let Initialised { db, vault, admin_token, token, clock } = initialise(backend).await?;
+        let Initialised { db, vault, admin_token, token, clock, mail_dir } =
+            initialise_with(backend, config.upload_max_bytes, None).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
@@ -328,6 +381,7 @@ impl TestApp {
             admin_token,
             token,
             clock,
+            mail_dir,
             transport: Transport::Spawned {
                 base: format!("http://{addr}"),
                 client,
@@ -368,6 +422,18 @@ impl TestApp {
     /// Audit events after the first `skip`, with this action.
     pub async fn audit_events_since(&self, skip: usize, action: &str) -> Vec<Value> {
         self.audit_events().await.into_iter().skip(skip).filter(|e| e["action"] == action).collect()
+    }
+
+    /// The bodies of the notices the file mailer wrote so far, oldest first (quoted-printable
+    /// decoded).
+    pub fn mails(&self) -> Vec<String> {
+        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(self.mail_dir.path())
+            .expect("read the mail directory")
+            .map(|e| e.expect("a directory entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| decode_mail(&std::fs::read(p).expect("read a mail"))).collect()
     }
 
     /// Stops a spawned server and waits until it has finished.
@@ -702,6 +768,51 @@ impl TestResponse {
 
 // ------------------------------------------------------------------------------------------------
 // Small tools
+
+/// The body of a single-part `.eml` (headers dropped, quoted-printable decoded).
+pub fn decode_mail(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let (headers, body) = text.split_once("\n\n").unwrap_or(("", &text));
+    if !headers.to_ascii_lowercase().contains("content-transfer-encoding: quoted-printable") {
+        return body.to_owned();
+    }
+    let mut out = Vec::new();
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'=' if bytes.get(i + 1) == Some(&b'\n') => i += 2,
+            b'=' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                if let Ok(b) = u8::from_str_radix(hex, 16) {
+                    out.push(b);
+                    i += 3;
+                } else {
+                    out.push(b'=');
+                    i += 1;
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The verification code in a code notice: the line that is eight digits.
+pub fn code_in(body: &str) -> Option<String> {
+    body.lines().map(str::trim).find(|l| l.len() == 8 && l.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned)
+}
+
+/// The portal path of the download link in a completion notice
+/// (`/privacy/request/download/<token>`).
+pub fn download_path_in(body: &str) -> Option<String> {
+    let start = body.find(&format!("{PUBLIC_URL}/privacy/request/download/"))?;
+    let link: String = body[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    Some(link[PUBLIC_URL.len()..].to_owned())
+}
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (for query values).
 pub fn encode(value: &str) -> String {

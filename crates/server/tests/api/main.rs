@@ -14,4 +14,5 @@ mod happy_path;
 mod headers;
 mod openapi;
 mod register;
+mod requests;
 mod tls;
