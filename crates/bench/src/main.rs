@@ -7,8 +7,10 @@
 mod audit;
 mod db;
 mod events;
+mod export;
 mod http;
 mod import;
+mod requests;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,14 @@ enum Command {
     /// Bulk import: subjects of 8 fields through `Vault::import_subjects` in batches, beside a
     /// raw plaintext insert of the same rows (same batch size, transactions and durability).
     Import(import::Options),
+    /// Access export (Art. 15): one subject with 1,000 values and 10,000 events under the
+    /// hosting-provider register, built and rendered as JSON, CSV zip and HTML, beside
+    /// `serde_json::to_vec` of the same raw input.
+    Export(export::Options),
+    /// Data-subject requests end to end: access requests from the portal intake through the
+    /// mailed code, verification, the export and its download, beside an audited read; and the
+    /// access export of a subject with 10,000 audit events.
+    Requests(requests::Options),
     /// The baseline server of `http`: axum, one handler returning a fixed JSON body (started by
     /// `kluis-bench http`; not a benchmark by itself).
     BaselineServer(http::BaselineOptions),
@@ -50,6 +60,10 @@ fn main() -> anyhow::Result<()> {
             .block_on(http::run(options)),
         Command::Import(options) => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(import::run(options))
+        }
+        Command::Export(options) => export::run(&options),
+        Command::Requests(options) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(requests::run(options))
         }
         Command::BaselineServer(options) => http::baseline_server(&options),
     }
