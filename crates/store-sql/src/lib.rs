@@ -1280,6 +1280,10 @@ impl Store for SqlStore {
         self.request_impl(id).await
     }
 
+    async fn requests_of_subject(&self, subject: SubjectId) -> Result<Vec<RequestRecord>, StoreError> {
+        self.requests_of_subject_impl(subject).await
+    }
+
     async fn requests(&self, open_only: bool, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
         self.requests_impl(open_only, limit).await
     }

@@ -222,6 +222,17 @@ impl SqlStore {
             .transpose()
     }
 
+    pub(crate) async fn requests_of_subject_impl(&self, subject: SubjectId) -> Result<Vec<RequestRecord>, StoreError> {
+        sqlx::query(concat!(request_select!(), "WHERE subject_id = $1 ORDER BY received_at DESC, id DESC"))
+            .bind(subject.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .iter()
+            .map(request_from)
+            .collect()
+    }
+
     pub(crate) async fn requests_impl(&self, open_only: bool, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
         let sql = if open_only {
             concat!(request_select!(), "WHERE closed_at IS NULL ORDER BY received_at DESC, id DESC LIMIT $1")

@@ -656,6 +656,12 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     fn request(&self, id: RequestId) -> impl Future<Output = Result<Option<RequestRecord>, StoreError>> + Send;
 
+    /// The requests about a subject, newest first.
+    fn requests_of_subject(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<RequestRecord>, StoreError>> + Send;
+
     /// Requests, newest first: the open ones (`open_only`) or all, at most `limit`.
     fn requests(
         &self,

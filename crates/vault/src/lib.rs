@@ -857,7 +857,38 @@ impl<S: Store> Vault<S> {
 
     /// Sets or lifts the Art. 18 restriction of a subject (audited). The caller's permission to
     /// handle requests is checked by the caller of this method.
+    ///
+    /// A restriction the subject obtained through a request is lifted only through
+    /// [`Vault::lift_restriction`], which tells the subject first (Art. 18(3)); lifting it here is
+    /// refused with `notice_required`.
     pub async fn set_restricted(&self, ctx: &AuditContext, id: SubjectId, restricted: bool) -> Result<(), VaultError> {
+        if !restricted {
+            let requested = self.store.requests_of_subject(id).await?.iter().any(|r| {
+                r.kind == kluis_domain::request::RequestKind::Restriction
+                    && r.state == kluis_domain::request::RequestState::Completed
+            });
+            if requested {
+                return Err(VaultError::Request(requests::RequestError::Invalid {
+                    code: "notice_required",
+                    en: "the subject obtained this restriction through a request: lift it with that request's \
+                         lift-restriction step, which tells the subject first (Art. 18(3) GDPR)"
+                        .to_owned(),
+                    nl: "de betrokkene heeft deze beperking met een verzoek verkregen: hef haar op met de stap \
+                         lift-restriction van dat verzoek, die de betrokkene eerst inlicht (art. 18 lid 3 AVG)"
+                        .to_owned(),
+                }));
+            }
+        }
+        self.set_restricted_unchecked(ctx, id, restricted).await
+    }
+
+    /// [`Vault::set_restricted`] without the Art. 18(3) check (the request workflow, after the notice).
+    pub(crate) async fn set_restricted_unchecked(
+        &self,
+        ctx: &AuditContext,
+        id: SubjectId,
+        restricted: bool,
+    ) -> Result<(), VaultError> {
         let now = self.clock.now();
         let reason = if restricted { "restricted" } else { "lifted" };
         let existed = self
@@ -871,7 +902,6 @@ impl<S: Store> Vault<S> {
     }
 }
 
-/// Whether the call's purpose may read a restricted subject (Art. 18(2)).
 /// Why this subject may not be shown (or changed) for the call's purpose, if it may not: the
 /// Art. 18 restriction (unless the purpose is exempt), the fiscal archive of an erased subject
 /// (only its purpose), an objection or withdrawal of consent for the purpose.
@@ -891,6 +921,7 @@ fn blocked(ctx: &AuditContext, record: &SubjectRecord) -> Option<Denied> {
     None
 }
 
+/// Whether the call's purpose may read a restricted subject (Art. 18(2)).
 fn restriction_exempt(ctx: &AuditContext) -> bool {
     ctx.purpose.as_ref().is_some_and(|p| kluis_domain::access::RESTRICTION_EXEMPT_PURPOSES.contains(&p.as_str()))
 }

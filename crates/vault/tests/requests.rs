@@ -486,6 +486,8 @@ async fn rectification_restriction_objection_portability(backend: Backend) {
     f.vault.fulfil_request(&staff(), id, Fulfilment::Apply).await.unwrap();
     let restricted = f.vault.get_subject(&operator("customer_contact"), &f.vault.operator_scope(), subject).await;
     assert!(matches!(restricted, Err(VaultError::Denied(Denied::Restricted { .. }))), "{restricted:?}");
+    // Not around the notice: the plain flag cannot lift a restriction the subject obtained.
+    assert_eq!(request_error(f.vault.set_restricted(&staff(), subject, false).await).code(), "notice_required");
     let lifted = f.vault.lift_restriction(&staff(), id).await.unwrap();
     new_mail(&f, "opheffen");
     assert!(lifted.timeline.iter().any(|t| t.kind == TimelineKind::RestrictionLifted));

@@ -92,6 +92,9 @@ pub async fn requests_lifecycle<S: Store>(store: S) {
     let open: Vec<RequestId> = store.requests(true, 100).await.unwrap().iter().map(|r| r.id).collect();
     assert_eq!(open, vec![other.id], "{b}: only the open one");
     assert_eq!(store.requests(false, 100).await.unwrap().len(), 2, "{b}: all");
+    let subject = next.subject.expect("linked");
+    let of_subject: Vec<RequestId> = store.requests_of_subject(subject).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(of_subject, vec![r.id], "{b}: the requests about one subject");
 }
 
 /// Of concurrent takers of one code exactly one wins; failed attempts count and the last one

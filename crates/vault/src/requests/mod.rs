@@ -1575,7 +1575,7 @@ impl<S: Store> Vault<S> {
         }
         let mut work_ctx = ctx.clone();
         work_ctx.purpose = kluis_domain::Purpose::parse(REQUEST_PURPOSE).ok();
-        self.set_restricted(&work_ctx, subject, false).await?;
+        self.set_restricted_unchecked(&work_ctx, subject, false).await?;
         let entry = self.entry(ctx, &loaded, TimelineKind::RestrictionLifted, r.state, None, None)?;
         let event = self.request_event(ctx, Action::RequestUpdate, r, "restriction_lifted", Outcome::Success);
         self.store.append_timeline(id, &[mail, entry], &[event]).await?;
