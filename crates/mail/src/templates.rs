@@ -81,57 +81,43 @@ impl L {
     }
 }
 
-/// The right a request exercises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RequestKind {
-    /// Art. 15.
-    Access,
-    /// Art. 16.
-    Rectification,
-    /// Art. 17.
-    Erasure,
-    /// Art. 18.
-    Restriction,
-    /// Art. 20.
-    Portability,
-    /// Art. 21.
-    Objection,
-    /// Art. 7(3): withdrawal of consent.
-    Withdrawal,
+/// The right a request exercises: the domain's kinds (Art. 15-21 and the withdrawal of consent,
+/// Art. 7(3)).
+pub use kluis_domain::request::RequestKind;
+
+/// The GDPR provision of a right, in a language: `artikel 15 AVG`, `Article 7(3) GDPR`.
+fn provision(kind: RequestKind, l: L) -> String {
+    let (article, paragraph) = match kind {
+        RequestKind::Access => (15, None),
+        RequestKind::Rectification => (16, None),
+        RequestKind::Erasure => (17, None),
+        RequestKind::Restriction => (18, None),
+        RequestKind::Portability => (20, None),
+        RequestKind::Objection => (21, None),
+        RequestKind::Withdrawal => (7, Some(3)),
+    };
+    match (l, paragraph) {
+        (L::Nl, None) => format!("artikel\u{a0}{article}\u{a0}AVG"),
+        (L::Nl, Some(p)) => format!("artikel\u{a0}{article}, lid\u{a0}{p}, AVG"),
+        (L::En, None) => format!("Article\u{a0}{article}\u{a0}GDPR"),
+        (L::En, Some(p)) => format!("Article\u{a0}{article}({p})\u{a0}GDPR"),
+    }
 }
 
-impl RequestKind {
-    /// The GDPR article of the right.
-    pub fn article(self) -> u8 {
-        match self {
-            RequestKind::Access => 15,
-            RequestKind::Rectification => 16,
-            RequestKind::Erasure => 17,
-            RequestKind::Restriction => 18,
-            RequestKind::Portability => 20,
-            RequestKind::Objection => 21,
-            RequestKind::Withdrawal => 7,
+/// The right in words, with its provision.
+fn describe(kind: RequestKind, l: L) -> String {
+    let name = match kind {
+        RequestKind::Access => l.pick("inzage in uw persoonsgegevens", "access to your personal data"),
+        RequestKind::Rectification => {
+            l.pick("rectificatie van uw persoonsgegevens", "rectification of your personal data")
         }
-    }
-
-    fn describe(self, l: L) -> String {
-        let name = match self {
-            RequestKind::Access => l.pick("inzage in uw persoonsgegevens", "access to your personal data"),
-            RequestKind::Rectification => {
-                l.pick("rectificatie van uw persoonsgegevens", "rectification of your personal data")
-            }
-            RequestKind::Erasure => l.pick("wissing van uw persoonsgegevens", "erasure of your personal data"),
-            RequestKind::Restriction => l.pick("beperking van de verwerking", "restriction of processing"),
-            RequestKind::Portability => l.pick("overdraagbaarheid van uw gegevens", "data portability"),
-            RequestKind::Objection => l.pick("bezwaar tegen de verwerking", "objection to processing"),
-            RequestKind::Withdrawal => l.pick("intrekking van uw toestemming", "withdrawal of your consent"),
-        };
-        match l {
-            L::Nl => format!("{name} (artikel\u{a0}{}\u{a0}AVG)", self.article()),
-            L::En => format!("{name} (Article\u{a0}{}\u{a0}GDPR)", self.article()),
-        }
-    }
+        RequestKind::Erasure => l.pick("wissing van uw persoonsgegevens", "erasure of your personal data"),
+        RequestKind::Restriction => l.pick("beperking van de verwerking", "restriction of processing"),
+        RequestKind::Portability => l.pick("overdraagbaarheid van uw gegevens", "data portability"),
+        RequestKind::Objection => l.pick("bezwaar tegen de verwerking", "objection to processing"),
+        RequestKind::Withdrawal => l.pick("intrekking van uw toestemming", "withdrawal of your consent"),
+    };
+    format!("{name} ({})", provision(kind, l))
 }
 
 /// The request a notice is about.
@@ -396,7 +382,7 @@ impl Notice {
         let facts = |extra: &[(&str, String)]| {
             let mut rows = vec![
                 (l.pick("Referentie", "Reference"), request.reference.clone()),
-                (l.pick("Soort verzoek", "Type of request"), request.kind.describe(l)),
+                (l.pick("Soort verzoek", "Type of request"), describe(request.kind, l)),
             ];
             rows.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
             Block::Facts(rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())

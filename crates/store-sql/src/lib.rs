@@ -124,6 +124,15 @@ fn opt_time_col(row: &AnyRow, col: &str) -> Result<Option<Timestamp>, StoreError
     Ok(v.map(Timestamp))
 }
 
+/// An audit event row (`seq`, `event`).
+fn stored_event_from(row: &AnyRow) -> Result<StoredAuditEvent, StoreError> {
+    let seq: i64 = row.try_get("seq").map_err(|e| backend(&e))?;
+    Ok(StoredAuditEvent {
+        seq: u64::try_from(seq).map_err(|_| corrupt("audit seq"))?,
+        event: row.try_get("event").map_err(|e| backend(&e))?,
+    })
+}
+
 /// A list of strings as stored: a JSON array.
 fn list_json(list: &[String]) -> String {
     // Serialising a slice of strings cannot fail.
@@ -733,13 +742,7 @@ impl Store for SqlStore {
             .await
             .map_err(|e| backend(&e))?
             .iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq").map_err(|e| backend(&e))?;
-                Ok(StoredAuditEvent {
-                    seq: u64::try_from(seq).map_err(|_| corrupt("audit seq"))?,
-                    event: r.try_get("event").map_err(|e| backend(&e))?,
-                })
-            })
+            .map(stored_event_from)
             .collect()
     }
 

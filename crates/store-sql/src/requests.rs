@@ -12,7 +12,10 @@ use kluis_store::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{SqlStore, backend, corrupt, hash_col, list_col, list_json, opt_time_col, time_col, to_i64, u32_col};
+use super::{
+    SqlStore, backend, corrupt, hash_col, list_col, list_json, opt_time_col, stored_event_from, time_col, to_i64,
+    u32_col,
+};
 
 macro_rules! request_select {
     () => {
@@ -605,13 +608,7 @@ impl SqlStore {
             .await
             .map_err(|e| backend(&e))?
             .iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq").map_err(|e| backend(&e))?;
-                Ok(StoredAuditEvent {
-                    seq: u64::try_from(seq).map_err(|_| corrupt("audit seq"))?,
-                    event: r.try_get("event").map_err(|e| backend(&e))?,
-                })
-            })
+            .map(stored_event_from)
             .collect()
     }
 }

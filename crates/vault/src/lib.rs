@@ -844,6 +844,12 @@ impl<S: Store> Vault<S> {
         let filter = self.decide_call(ctx, scope, Action::SubjectErase, Some(id)).await?;
         let withheld: Vec<&str> = filter.withheld.clone();
         self.require_covered(ctx, &filter, Action::SubjectErase, Some(id), &withheld).await?;
+        self.destroy_subject(ctx, id).await
+    }
+
+    /// Destroys the subject's key, values and index entries and records the erasure (ledger and
+    /// `subject.erase` event), without a purpose decision: the callers decide.
+    pub(crate) async fn destroy_subject(&self, ctx: &AuditContext, id: SubjectId) -> Result<(), VaultError> {
         let now = self.clock.now();
         let existed = self
             .store

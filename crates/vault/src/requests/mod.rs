@@ -80,18 +80,6 @@ fn text_input(raw: Option<String>, member: &'static str) -> Result<Option<String
     Ok(Some(trimmed.to_owned()))
 }
 
-fn mail_kind(kind: RequestKind) -> kluis_mail::RequestKind {
-    match kind {
-        RequestKind::Access => kluis_mail::RequestKind::Access,
-        RequestKind::Rectification => kluis_mail::RequestKind::Rectification,
-        RequestKind::Erasure => kluis_mail::RequestKind::Erasure,
-        RequestKind::Restriction => kluis_mail::RequestKind::Restriction,
-        RequestKind::Portability => kluis_mail::RequestKind::Portability,
-        RequestKind::Objection => kluis_mail::RequestKind::Objection,
-        RequestKind::Withdrawal => kluis_mail::RequestKind::Withdrawal,
-    }
-}
-
 fn mail_lang(lang: NoticeLang) -> kluis_mail::Lang {
     match lang {
         NoticeLang::Nl => kluis_mail::Lang::Nl,
@@ -416,7 +404,7 @@ impl<S: Store> Vault<S> {
     }
 
     fn mail_ref(r: &RequestRecord) -> RequestRef {
-        RequestRef { reference: r.id.to_string(), kind: mail_kind(r.kind) }
+        RequestRef { reference: r.id.to_string(), kind: r.kind }
     }
 
     async fn promise(&self) -> Result<Option<PromisedPeriod>, VaultError> {
@@ -1487,16 +1475,7 @@ impl<S: Store> Vault<S> {
             fields.iter().filter(|(f, _)| !kept.iter().any(|k| &k.field == f)).collect();
         let erased_categories: Vec<String> = deleted.iter().map(|(_, c)| c.clone()).collect();
         if kept.is_empty() {
-            let existed = self
-                .store
-                .erase_subject(id, now, |existed| {
-                    let outcome = if existed { Outcome::Success } else { Outcome::NotFound };
-                    ctx.event(now, Action::SubjectErase, Some(id), &[], &[], outcome)
-                })
-                .await?;
-            if !existed {
-                return Err(VaultError::NotFound(id));
-            }
+            self.destroy_subject(ctx, id).await?;
         } else {
             // One archive per subject: the purpose that keeps the longest decides its end.
             let until = kept.iter().map(|k| k.until).max().unwrap_or_else(|| self.today());
