@@ -29,7 +29,7 @@ use kluis_domain::{AccountId, Purpose, SubjectId, SubjectKind};
 use kluis_store::Store as _;
 use kluis_store_sql::SqlStore;
 use kluis_vault::Vault;
-use kluis_vault::requests::{Fulfilment, NewRequest, NoticeLang, RequestSettings};
+use kluis_vault::requests::{NewRequest, NoticeLang, RequestSettings};
 
 use crate::db::BenchDb;
 use crate::stats::{Latencies, dur, ratio, times};
@@ -190,7 +190,7 @@ async fn run_on(db: &BenchDb, options: &Options) -> anyhow::Result<String> {
         let code = code_in(&mail_with(mail_dir.path(), &view.id.to_string(), "verificatiecode")?)?;
         let t = Instant::now();
         vault.verify_code(&requester(), view.id, &code).await?;
-        vault.fulfil_request(&staff(), view.id, Fulfilment::Export).await?;
+        vault.fulfil_request(&staff(), view.id, Vec::new()).await?;
         spent += t.elapsed();
         let token = token_in(&mail_with(mail_dir.path(), &view.id.to_string(), "afgehandeld")?)?;
         let t = Instant::now();
@@ -223,7 +223,7 @@ async fn run_on(db: &BenchDb, options: &Options) -> anyhow::Result<String> {
         )
         .await?;
     let t = Instant::now();
-    vault.fulfil_request(&staff(), view.id, Fulfilment::Export).await?;
+    vault.fulfil_request(&staff(), view.id, Vec::new()).await?;
     let export = t.elapsed();
     let t = Instant::now();
     vault.get_subject(&operator("service_delivery"), &scope, heavy).await?;

@@ -19,7 +19,7 @@ use kluis_domain::access::{AllowlistError, CallerScope, IpAllowlist, Permission,
 use kluis_domain::audit::{Action, Actor, AuditContext, AuditEvent, Outcome};
 use kluis_domain::{AccountId, Purpose, Timestamp, TokenId};
 use kluis_register::Register;
-use kluis_store::{AccountRecord, SealedSecret, SessionRecord, Store, Throttle, TokenRecord};
+use kluis_store::{AccountRecord, SealedSecret, SessionRecord, Store, StoredRegisterVersion, Throttle, TokenRecord};
 use zeroize::Zeroizing;
 
 use crate::{Vault, VaultError};
@@ -447,7 +447,13 @@ impl<S: Store> Vault<S> {
     /// The purpose policy in force: the current register's, or the built-in default register
     /// when none is loaded.
     pub fn policy(&self) -> Arc<PurposePolicy> {
-        Arc::clone(&self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).1)
+        Arc::clone(&self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).policy)
+    }
+
+    /// The register in force (the one the policy comes from), parsed once per version; `None`
+    /// on the built-in policy.
+    pub(crate) fn register_in_force(&self) -> Option<Arc<(StoredRegisterVersion, Register)>> {
+        self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).register.clone()
     }
 
     /// Re-reads the current register version and rebuilds the policy when it changed (another
@@ -455,15 +461,19 @@ impl<S: Store> Vault<S> {
     pub async fn refresh_policy(&self) -> Result<u64, VaultError> {
         let latest = self.store.latest_register_version().await?;
         let version = latest.as_ref().map_or(0, |v| v.version);
-        let current = self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        let current = self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).version;
         if version == current {
             return Ok(version);
         }
-        let policy = match &latest {
-            Some(stored) => policy_from_register(&crate::parse_stored(stored)?)?,
-            None => PurposePolicy::builtin(),
+        let in_force = match latest {
+            Some(stored) => {
+                let register = crate::parse_stored(&stored)?;
+                let policy = policy_from_register(&register)?;
+                crate::InForce { version, policy: Arc::new(policy), register: Some(Arc::new((stored, register))) }
+            }
+            None => crate::InForce { version, policy: Arc::new(PurposePolicy::builtin()), register: None },
         };
-        *self.policy.write().unwrap_or_else(std::sync::PoisonError::into_inner) = (version, Arc::new(policy));
+        *self.policy.write().unwrap_or_else(std::sync::PoisonError::into_inner) = in_force;
         Ok(version)
     }
 

@@ -169,7 +169,7 @@ pub struct Vault<S: Store> {
     catalogue: Arc<Catalogue>,
     clock: Arc<dyn Clock>,
     /// The register version the policy comes from (0: built-in) and the policy.
-    policy: Arc<RwLock<(u64, Arc<PurposePolicy>)>>,
+    policy: Arc<RwLock<InForce>>,
     /// Bounds concurrent Argon2id computations (each takes 19 MiB and a core for a while).
     hash_pool: Arc<tokio::sync::Semaphore>,
     auth: Arc<AuthSettings>,
@@ -214,8 +214,17 @@ fn hash_pool() -> Arc<tokio::sync::Semaphore> {
     Arc::new(tokio::sync::Semaphore::new(cores.max(2)))
 }
 
-fn builtin_policy() -> Arc<RwLock<(u64, Arc<PurposePolicy>)>> {
-    Arc::new(RwLock::new((0, Arc::new(PurposePolicy::builtin()))))
+/// The register in force and the purpose policy it defines: version 0 and no register for the
+/// built-in policy. Access control and the request workflow read the same one.
+#[derive(Debug, Clone)]
+struct InForce {
+    version: u64,
+    policy: Arc<PurposePolicy>,
+    register: Option<Arc<(StoredRegisterVersion, Register)>>,
+}
+
+fn builtin_policy() -> Arc<RwLock<InForce>> {
+    Arc::new(RwLock::new(InForce { version: 0, policy: Arc::new(PurposePolicy::builtin()), register: None }))
 }
 
 fn categories_of<'a>(catalogue: &'a Catalogue, fields: &[&str]) -> Vec<&'a str> {
@@ -912,17 +921,15 @@ impl<S: Store> Vault<S> {
 /// Art. 18 restriction (unless the purpose is exempt), the fiscal archive of an erased subject
 /// (only its purpose), an objection or withdrawal of consent for the purpose.
 fn blocked(ctx: &AuditContext, record: &SubjectRecord) -> Option<Denied> {
-    let purpose = unknown_or(ctx);
-    if let Some(archive) = &record.archive
-        && archive.purpose != purpose.as_str()
-    {
-        return Some(Denied::Archived { purpose });
+    let purpose = ctx.purpose.as_ref().map_or("", kluis_domain::Purpose::as_str);
+    if record.archive.as_ref().is_some_and(|archive| archive.purpose != purpose) {
+        return Some(Denied::Archived { purpose: unknown_or(ctx) });
     }
-    if record.objections.iter().any(|p| p == purpose.as_str()) {
-        return Some(Denied::Objected { purpose });
+    if record.objections.iter().any(|p| p == purpose) {
+        return Some(Denied::Objected { purpose: unknown_or(ctx) });
     }
     if record.restricted && !restriction_exempt(ctx) {
-        return Some(Denied::Restricted { purpose });
+        return Some(Denied::Restricted { purpose: unknown_or(ctx) });
     }
     None
 }
@@ -1206,7 +1213,7 @@ pub trait VaultService: Send + Sync + 'static {
         &'a self,
         ctx: &'a AuditContext,
         id: RequestId,
-        fulfilment: requests::Fulfilment,
+        changes: Vec<(String, Option<String>)>,
     ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
     fn lift_restriction<'a>(
         &'a self,
@@ -1525,9 +1532,9 @@ impl<S: Store> VaultService for Vault<S> {
         &'a self,
         ctx: &'a AuditContext,
         id: RequestId,
-        fulfilment: requests::Fulfilment,
+        changes: Vec<(String, Option<String>)>,
     ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
-        Box::pin(Vault::fulfil_request(self, ctx, id, fulfilment))
+        Box::pin(Vault::fulfil_request(self, ctx, id, changes))
     }
     fn lift_restriction<'a>(
         &'a self,

@@ -15,7 +15,7 @@ use kluis_domain::time::ManualClock;
 use kluis_domain::{AccountId, Purpose, SubjectId, SubjectKind, Timestamp};
 use kluis_store_conformance::{Backend, TestDb, files_below, find_canary, fresh};
 use kluis_store_sql::SqlStore;
-use kluis_vault::requests::{Fulfilment, NewRequest, NoticeLang, RequestError, RequestFilter, RequestSettings};
+use kluis_vault::requests::{NewRequest, NoticeLang, RequestError, RequestFilter, RequestSettings};
 use kluis_vault::{Store, Vault, VaultError};
 
 macro_rules! on_both_backends {
@@ -250,7 +250,7 @@ async fn access_through_the_mailed_code(backend: Backend) {
     assert_eq!(staff_view.email.as_deref(), Some(EMAIL));
     assert!(new_mail(&f, "ontvangen").contains("30 november 2026"), "the receipt names the due date");
 
-    let done = f.vault.fulfil_request(&staff(), view.id, Fulfilment::Export).await.unwrap();
+    let done = f.vault.fulfil_request(&staff(), view.id, Vec::new()).await.unwrap();
     assert_eq!(done.state, RequestState::Completed);
     let mail = new_mail(&f, "afgehandeld");
     assert!(!mail.contains(IBAN), "no personal data in the completion mail");
@@ -307,7 +307,7 @@ async fn access_through_the_mailed_code(backend: Backend) {
     let code = code_in(&new_mail(&f, "verificatiecode"));
     f.vault.verify_code(&requester(), unknown.id, &code).await.unwrap();
     assert_eq!(f.vault.request_view(&staff(), unknown.id).await.unwrap().subject, None);
-    f.vault.fulfil_request(&staff(), unknown.id, Fulfilment::Export).await.unwrap();
+    f.vault.fulfil_request(&staff(), unknown.id, Vec::new()).await.unwrap();
     let token = download_token(&new_mail(&f, "afgehandeld"));
     let json = f.vault.download_export(&requester(), &token, "json").await.unwrap();
     let export: serde_json::Value = serde_json::from_slice(&json.bytes).unwrap();
@@ -367,7 +367,7 @@ async fn erasure_keeps_fiscal_data_in_the_archive(backend: Backend) {
     let subject = customer(&f).await;
     load_register(&f).await;
     let id = verified_request(&f, RequestKind::Erasure, EMAIL).await;
-    let done = f.vault.fulfil_request(&staff(), id, Fulfilment::Apply).await.unwrap();
+    let done = f.vault.fulfil_request(&staff(), id, Vec::new()).await.unwrap();
     assert_eq!(done.state, RequestState::PartiallyCompleted, "invoicing data had to be kept");
     let notified: Vec<&str> = done
         .timeline
@@ -417,7 +417,7 @@ async fn full_erasure_destroys_the_key(backend: Backend) {
     let Some(f) = fixture(backend).await else { return };
     let subject = customer(&f).await;
     let id = verified_request(&f, RequestKind::Erasure, EMAIL).await;
-    let done = f.vault.fulfil_request(&staff(), id, Fulfilment::Apply).await.unwrap();
+    let done = f.vault.fulfil_request(&staff(), id, Vec::new()).await.unwrap();
     assert_eq!(done.state, RequestState::Completed);
     assert!(f.vault.store().load_subject(subject).await.unwrap().is_none(), "key, values and index gone");
     assert!(f.vault.store().is_erased(subject).await.unwrap(), "in the erasure ledger");
@@ -453,14 +453,14 @@ async fn rectification_restriction_objection_portability(backend: Backend) {
     assert_eq!(view.state, RequestState::InProgress);
     assert_eq!(view.verification, Some(Verification::Application));
     new_mail(&f, "Your request has been received");
-    let done = f.vault.fulfil_request(&staff(), view.id, Fulfilment::Rectify(Vec::new())).await.unwrap();
+    let done = f.vault.fulfil_request(&staff(), view.id, Vec::new()).await.unwrap();
     assert_eq!(done.state, RequestState::Completed);
     let read = f.vault.get_subject(&operator("service_delivery"), &f.vault.operator_scope(), subject).await.unwrap();
     assert_eq!(read.values["city"].as_str(), "Kampen");
 
     // Portability: JSON and CSV.
     let id = verified_request(&f, RequestKind::Portability, EMAIL).await;
-    f.vault.fulfil_request(&staff(), id, Fulfilment::Export).await.unwrap();
+    f.vault.fulfil_request(&staff(), id, Vec::new()).await.unwrap();
     let token = download_token(&new_mail(&f, "afgehandeld"));
     let (formats, _) = f.vault.download_index(&token).await.unwrap();
     assert_eq!(formats.len(), 2, "{formats:?}");
@@ -472,7 +472,7 @@ async fn rectification_restriction_objection_portability(backend: Backend) {
     objection.purpose = Some("newsletter".to_owned());
     let view = f.vault.submit_request(&requester(), objection).await.unwrap();
     f.vault.verify_code(&requester(), view.id, &code_in(&new_mail(&f, "verificatiecode"))).await.unwrap();
-    f.vault.fulfil_request(&staff(), view.id, Fulfilment::Apply).await.unwrap();
+    f.vault.fulfil_request(&staff(), view.id, Vec::new()).await.unwrap();
     let refused = f.vault.get_subject(&operator("newsletter"), &f.vault.operator_scope(), subject).await;
     assert!(matches!(refused, Err(VaultError::Denied(Denied::Objected { .. }))), "{refused:?}");
     assert!(f.vault.get_subject(&operator("customer_contact"), &f.vault.operator_scope(), subject).await.is_ok());
@@ -480,10 +480,10 @@ async fn rectification_restriction_objection_portability(backend: Backend) {
     // Restriction, then lifting it only after the notice.
     let id = verified_request(&f, RequestKind::Restriction, EMAIL).await;
     assert_eq!(
-        request_error(f.vault.fulfil_request(&staff(), id, Fulfilment::Export).await),
-        RequestError::WrongFulfilment(RequestKind::Restriction)
+        request_error(f.vault.fulfil_request(&staff(), id, vec![("city".to_owned(), None)]).await).code(),
+        "changes_not_allowed"
     );
-    f.vault.fulfil_request(&staff(), id, Fulfilment::Apply).await.unwrap();
+    f.vault.fulfil_request(&staff(), id, Vec::new()).await.unwrap();
     let restricted = f.vault.get_subject(&operator("customer_contact"), &f.vault.operator_scope(), subject).await;
     assert!(matches!(restricted, Err(VaultError::Denied(Denied::Restricted { .. }))), "{restricted:?}");
     // Not around the notice: the plain flag cannot lift a restriction the subject obtained.
@@ -583,7 +583,7 @@ async fn deadlines_and_the_state_machine(backend: Backend) {
     assert_eq!(refused.state, RequestState::Refused);
     assert!(new_mail(&f, "afgewezen").contains("Autoriteit Persoonsgegevens"));
     assert!(matches!(
-        request_error(f.vault.fulfil_request(&staff(), late, Fulfilment::Export).await),
+        request_error(f.vault.fulfil_request(&staff(), late, Vec::new()).await),
         RequestError::Transition { .. }
     ));
     assert!(matches!(request_error(f.vault.withdraw_request(&staff(), late).await), RequestError::Transition { .. }));
@@ -594,7 +594,7 @@ async fn deadlines_and_the_state_machine(backend: Backend) {
     // Unverified requests cannot be fulfilled.
     let unverified = f.vault.submit_request(&requester(), portal(RequestKind::Access, EMAIL)).await.unwrap();
     assert!(matches!(
-        request_error(f.vault.fulfil_request(&staff(), unverified.id, Fulfilment::Export).await),
+        request_error(f.vault.fulfil_request(&staff(), unverified.id, Vec::new()).await),
         RequestError::Transition { .. }
     ));
     let withdrawn = f.vault.withdraw_request(&requester(), unverified.id).await.unwrap();

@@ -15,7 +15,7 @@ use kluis_domain::access::Permission;
 use kluis_domain::request::{Channel, RequestKind};
 use kluis_domain::{RequestId, SubjectId, Timestamp};
 use kluis_vault::CallerKind;
-use kluis_vault::requests::{Fulfilment, NewRequest, NoticeLang, RequestFilter, RequestView, TimelineView};
+use kluis_vault::requests::{NewRequest, NoticeLang, RequestFilter, RequestView, TimelineView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -200,10 +200,6 @@ pub(crate) fn parse_lang(raw: Option<&str>) -> Result<NoticeLang, ApiError> {
     }
 }
 
-fn invalid(code: &'static str, en: &str, nl: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Invalid request", en, nl)
-}
-
 /// File a data-subject request. With a service token (an application, for its logged-in customer)
 /// the request is `api` and needs `subject`: it is verified at once and the notices go to the
 /// subject's address on file. With the permission `handle_requests` it is a `staff` request (on
@@ -238,20 +234,7 @@ pub async fn create_request(
     let kind = parse_kind(&body.kind)?;
     let lang = parse_lang(body.lang.as_deref())?;
     let subject = body.subject.as_deref().map(parse_subject).transpose()?;
-    if channel == Channel::Api && subject.is_none() {
-        return Err(invalid(
-            "subject_required",
-            "a request made with a service token names the application's logged-in customer in `subject`",
-            "een verzoek met een service-token noemt de ingelogde klant van de applicatie in `subject`",
-        ));
-    }
-    if kind != RequestKind::Rectification && !body.changes.is_empty() {
-        return Err(invalid(
-            "changes_not_allowed",
-            "`changes` belongs to a rectification request only",
-            "`changes` hoort alleen bij een verzoek om rectificatie",
-        ));
-    }
+    // The vault refuses an API request without `subject` and `changes` outside a rectification.
     let new = NewRequest {
         kind,
         channel,
@@ -721,24 +704,8 @@ pub async fn fulfil_request(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::HandleRequests)?;
     let id = parse_request_id(&id)?;
-    // The kind decides what fulfilment means; the portal status names it without personal data
-    // (and without an audited staff view).
-    let kind = state.vault.portal_status(id).await?.kind;
-    let fulfilment = match kind {
-        RequestKind::Rectification => Fulfilment::Rectify(body.changes.into_iter().collect()),
-        _ if !body.changes.is_empty() => {
-            return Err(invalid(
-                "changes_not_allowed",
-                "`changes` belongs to a rectification request only",
-                "`changes` hoort alleen bij een verzoek om rectificatie",
-            ));
-        }
-        RequestKind::Access | RequestKind::Portability => Fulfilment::Export,
-        RequestKind::Erasure | RequestKind::Restriction | RequestKind::Objection | RequestKind::Withdrawal => {
-            Fulfilment::Apply
-        }
-    };
-    Ok(view(state.vault.fulfil_request(&caller.audit, id, fulfilment).await?))
+    let changes = body.changes.into_iter().collect();
+    Ok(view(state.vault.fulfil_request(&caller.audit, id, changes).await?))
 }
 
 /// Lift the restriction of processing a completed restriction request set (Art. 18(3)): the

@@ -1097,12 +1097,7 @@ async fn upload_request(world: &World<'_>, uploaded: bool) -> String {
 async fn download_link(world: &World<'_>) -> String {
     let (id, _) = api_request(world, "access").await;
     let ctx = AuditContext::system();
-    world
-        .app
-        .vault
-        .fulfil_request(&ctx, rid(&id), kluis_vault::requests::Fulfilment::Export)
-        .await
-        .expect("the export");
+    world.app.vault.fulfil_request(&ctx, rid(&id), Vec::new()).await.expect("the export");
     world.app.mails().iter().rev().find_map(|m| crate::helpers::download_path_in(m)).expect("a download link")
 }
 
@@ -1189,10 +1184,7 @@ async fn request_route(world: &World<'_>, who: Who, m: &Method, path: &str) -> (
         "/api/v1/requests/{id}/lift-restriction" => {
             let (id, subject) = api_request(world, "restriction").await;
             let ctx = AuditContext::system();
-            app.vault
-                .fulfil_request(&ctx, rid(&id), kluis_vault::requests::Fulfilment::Apply)
-                .await
-                .expect("the restriction");
+            app.vault.fulfil_request(&ctx, rid(&id), Vec::new()).await.expect("the restriction");
             let res = call(format!("/api/v1/requests/{id}/lift-restriction")).send().await;
             let lifted = world.stored(&subject).await.expect("the subject")["restricted"] == false;
             (res, Some(lifted))

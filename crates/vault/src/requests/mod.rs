@@ -10,6 +10,7 @@
 mod types;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use kluis_crypto::{SecretKey, aad, ct_eq, open, random_token, seal, sha256, token_hash, unwrap_key, wrap_key};
 use kluis_domain::access::Permission;
@@ -30,8 +31,8 @@ use time::Date;
 use zeroize::Zeroizing;
 
 pub use types::{
-    Download, Fulfilment, IdDocument, NewRequest, NoticeLang, PortalStatus, RequestError, RequestFilter,
-    RequestSettings, RequestView, TimelineView,
+    Download, IdDocument, NewRequest, NoticeLang, PortalStatus, RequestError, RequestFilter, RequestSettings,
+    RequestView, TimelineView,
 };
 
 use crate::{Vault, VaultError, categories_of};
@@ -346,8 +347,9 @@ impl<S: Store> Vault<S> {
         deadline::amsterdam_date(self.clock.now())
     }
 
-    async fn register(&self) -> Result<Option<(kluis_store::StoredRegisterVersion, Register)>, VaultError> {
-        self.current_register().await
+    /// The register in force (the policy's), parsed once per version, not per notice.
+    fn register(&self) -> Option<Arc<(kluis_store::StoredRegisterVersion, Register)>> {
+        self.register_in_force()
     }
 
     fn sender(&self, register: Option<&Register>) -> Sender {
@@ -389,8 +391,8 @@ impl<S: Store> Vault<S> {
             return self.entry(ctx, loaded, TimelineKind::MailFailed, state, Some(name), None);
         };
         let to = Self::open_text(key, loaded.record.id, "contact", sealed)?;
-        let register = self.register().await?;
-        let sender = self.sender(register.as_ref().map(|(_, r)| r));
+        let register = self.register();
+        let sender = self.sender(register.as_ref().map(|rv| &rv.1));
         let lang = NoticeLang::parse(&loaded.record.lang).unwrap_or(NoticeLang::Nl);
         let message = Message::compose(&to, mail_lang(lang), &sender, &notice)
             .map_err(|e| req_err(RequestError::Mail(e.to_string())))?;
@@ -407,15 +409,15 @@ impl<S: Store> Vault<S> {
         RequestRef { reference: r.id.to_string(), kind: r.kind }
     }
 
-    async fn promise(&self) -> Result<Option<PromisedPeriod>, VaultError> {
+    /// The register's promised response time, if shorter promises are made.
+    fn promise(&self) -> Option<PromisedPeriod> {
         use kluis_register::PeriodUnit;
-        let register = self.register().await?;
-        Ok(register.and_then(|(_, r)| r.rights.response_time).map(|p| match p.unit {
+        self.register().and_then(|rv| rv.1.rights.response_time).map(|p| match p.unit {
             PeriodUnit::Days => PromisedPeriod::Days(p.amount),
             PeriodUnit::Weeks => PromisedPeriod::Weeks(p.amount),
             PeriodUnit::Months => PromisedPeriod::Months(p.amount),
             PeriodUnit::Years => PromisedPeriod::Months(p.amount.saturating_mul(12)),
-        }))
+        })
     }
 
     /// Validates and normalises an e-mail address with the catalogue's validator.
@@ -595,7 +597,7 @@ impl<S: Store> Vault<S> {
             let bytes = Zeroizing::new(serde_json::to_vec(&details_json).unwrap_or_default());
             Some(Self::seal_item(&key, id, "details", &bytes)?)
         };
-        let due = deadline::due_date(deadline::amsterdam_date(now), self.promise().await?);
+        let due = deadline::due_date(deadline::amsterdam_date(now), self.promise());
         let (state, verification, verified_at) = match channel {
             Channel::Api => (RequestState::InProgress, Some(Verification::Application), Some(now)),
             Channel::Portal => (RequestState::Verifying, None, None),
@@ -1114,8 +1116,9 @@ impl<S: Store> Vault<S> {
 
     // ---------------------------------------------------------------- fulfilment
 
-    /// Carries out a verified request. Access and portability build the exports and mail the
-    /// download link; rectification applies the changes and notifies recipients (Art. 19);
+    /// Carries out a verified request; its kind decides what that means. Access and portability
+    /// build the exports and mail the download link; rectification applies `changes` (or, when
+    /// empty, the changes asked for at intake) and records the recipients to notify (Art. 19);
     /// erasure deletes per the register (kept values go to the restricted archive; the key is
     /// destroyed when nothing is kept) and notifies recipients; restriction sets the Art. 18
     /// flag; objection and withdrawal stop the purpose for the subject.
@@ -1124,27 +1127,22 @@ impl<S: Store> Vault<S> {
         &self,
         ctx: &AuditContext,
         id: RequestId,
-        fulfilment: Fulfilment,
+        changes: Vec<(String, Option<String>)>,
     ) -> Result<RequestView, VaultError> {
         let loaded = self.load_request(id).await?;
         let r = loaded.record.clone();
         if !matches!(r.state, RequestState::InProgress | RequestState::Extended) {
             return Err(req_err(RequestError::Transition { from: r.state, to: RequestState::Completed }));
         }
-        let kind_matches = matches!(
-            (r.kind, &fulfilment),
-            (RequestKind::Access | RequestKind::Portability, Fulfilment::Export)
-                | (RequestKind::Rectification, Fulfilment::Rectify(_))
-                | (
-                    RequestKind::Erasure | RequestKind::Restriction | RequestKind::Objection | RequestKind::Withdrawal,
-                    Fulfilment::Apply
-                )
-        );
-        if !kind_matches {
-            return Err(req_err(RequestError::WrongFulfilment(r.kind)));
+        if r.kind != RequestKind::Rectification && !changes.is_empty() {
+            return Err(invalid(
+                "changes_not_allowed",
+                "`changes` belong to a rectification request only",
+                "`changes` horen alleen bij een verzoek om rectificatie",
+            ));
         }
-        let register = self.register().await?;
-        let reg = register.as_ref().map(|(_, reg)| reg);
+        let register = self.register();
+        let reg = register.as_ref().map(|rv| &rv.1);
         let mut work_ctx = ctx.clone();
         work_ctx.purpose = kluis_domain::Purpose::parse(REQUEST_PURPOSE).ok();
         let now = self.clock.now();
@@ -1159,15 +1157,15 @@ impl<S: Store> Vault<S> {
         let mut state = RequestState::Completed;
         let mut exports = Vec::new();
         let mut token = None;
-        match (r.kind, fulfilment) {
-            (RequestKind::Access | RequestKind::Portability, Fulfilment::Export) => {
-                let built = self.build_exports(&work_ctx, &r, subject, register.as_ref()).await?;
+        match r.kind {
+            RequestKind::Access | RequestKind::Portability => {
+                let built = self.build_exports(&work_ctx, &r, subject, register.as_deref()).await?;
                 let (t, stored) = self.seal_exports(&loaded, built)?;
                 token = Some(t);
                 exports = stored;
                 entries.push(self.entry(ctx, &loaded, TimelineKind::Fulfilled, state, Some("exported"), None)?);
             }
-            (RequestKind::Rectification, Fulfilment::Rectify(changes)) => {
+            RequestKind::Rectification => {
                 let changes = if changes.is_empty() { Self::requested_changes(&loaded)? } else { changes };
                 let subject = subject.ok_or(req_err(RequestError::NoSubject))?;
                 self.apply_changes(&work_ctx, None, subject, &changes).await?;
@@ -1193,7 +1191,7 @@ impl<S: Store> Vault<S> {
                     )?);
                 }
             }
-            (RequestKind::Erasure, Fulfilment::Apply) => {
+            RequestKind::Erasure => {
                 let subject = subject.ok_or(req_err(RequestError::NoSubject))?;
                 let (report, partial, categories) = self.erase_for_request(&work_ctx, subject, reg).await?;
                 if partial {
@@ -1221,12 +1219,12 @@ impl<S: Store> Vault<S> {
                 token = Some(t);
                 exports = stored;
             }
-            (RequestKind::Restriction, Fulfilment::Apply) => {
+            RequestKind::Restriction => {
                 let subject = subject.ok_or(req_err(RequestError::NoSubject))?;
                 self.set_restricted(&work_ctx, subject, true).await?;
                 entries.push(self.entry(ctx, &loaded, TimelineKind::Fulfilled, state, Some("restricted"), None)?);
             }
-            (RequestKind::Objection | RequestKind::Withdrawal, Fulfilment::Apply) => {
+            RequestKind::Objection | RequestKind::Withdrawal => {
                 let subject = subject.ok_or(req_err(RequestError::NoSubject))?;
                 let purpose = r.purpose.clone().ok_or(req_err(RequestError::WrongFulfilment(r.kind)))?;
                 let event = work_ctx
@@ -1245,7 +1243,6 @@ impl<S: Store> Vault<S> {
                     None,
                 )?);
             }
-            _ => return Err(req_err(RequestError::WrongFulfilment(r.kind))),
         }
 
         let mut next = r.clone();

@@ -125,32 +125,6 @@ pub enum RequestFilter {
     All,
 }
 
-/// What a staff member does to carry out a verified request. The variant must match the kind.
-#[derive(Clone)]
-pub enum Fulfilment {
-    /// Access (Art. 15) or portability (Art. 20): build the exports and mail the download link.
-    /// `push_to` (portability only) is not supported yet and refused.
-    Export,
-    /// Rectification: the corrected values.
-    Rectify(Vec<(String, Option<String>)>),
-    /// Erasure per the register (kept values go to the fiscal archive), restriction (sets the
-    /// Art. 18 flag), objection and withdrawal (the purpose stops for the subject).
-    Apply,
-}
-
-impl std::fmt::Debug for Fulfilment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Fulfilment::Export => f.write_str("Export"),
-            Fulfilment::Rectify(changes) => {
-                let fields: Vec<&str> = changes.iter().map(|(f, _)| f.as_str()).collect();
-                f.debug_tuple("Rectify").field(&fields).finish()
-            }
-            Fulfilment::Apply => f.write_str("Apply"),
-        }
-    }
-}
-
 /// A downloaded export.
 pub struct Download {
     pub content_type: &'static str,
@@ -209,7 +183,7 @@ pub enum RequestError {
     NoUpload,
     #[error("the request is not about a known subject yet; link a subject first")]
     NoSubject,
-    #[error("the fulfilment does not match a request of kind {0}")]
+    #[error("this step does not fit a request of kind {0} in its state")]
     WrongFulfilment(RequestKind),
     #[error("the download link has expired")]
     DownloadExpired,
