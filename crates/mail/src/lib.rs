@@ -2,7 +2,9 @@
 //! request under Articles 12 and 15–22 GDPR, and the two ways of sending them.
 //!
 //! - [`Notice`] is what happened (request received, verification code, extension, completed,
-//!   refused, cannot identify); [`Message::compose`] renders it with a [`Sender`] (the controller's
+//!   refused, cannot identify, restriction lifted; and, to a recipient rather than the requester,
+//!   the Art. 19 notice of a rectification, erasure or restriction, [`Notice::RecipientUpdate`]
+//!   with its [`RecipientChange`]); [`Message::compose`] renders it with a [`Sender`] (the controller's
 //!   name and contact, filled by the caller, later from the register) in a [`Lang`] chosen per
 //!   message: Dutch, English, or both (Dutch first, then English) when the requester's language is
 //!   not known. Bodies are plain UTF-8 text (`text/plain; charset=utf-8`, quoted-printable), never
@@ -37,7 +39,7 @@ pub use message::{Message, MessageId};
 pub use smtp::SmtpMailer;
 pub use templates::{
     AUTORITEIT_PERSOONSGEGEVENS_ADDRESS, AUTORITEIT_PERSOONSGEGEVENS_WEBSITE, Download, ExtensionReason, Lang, Notice,
-    RefusalReason, RequestKind, RequestRef, Sender, Text, VerificationCode,
+    RecipientChange, RefusalReason, RequestKind, RequestRef, Sender, Text, VerificationCode,
 };
 
 /// A boxed, sendable future (the object-safe form of an `async fn`).

@@ -24,7 +24,7 @@ pub struct Message {
 impl Message {
     /// Renders `notice` for the address `to` in `lang`, signed by `sender` (whose contact address
     /// becomes the `Reply-To`). Fails on an invalid address (named by role, not by value) and on
-    /// an extension or refusal without reasons.
+    /// an extension or refusal without reasons, or an Art. 19 notice without categories.
     pub fn compose(to: &str, lang: Lang, sender: &Sender, notice: &Notice) -> Result<Message, MailError> {
         let to = Mailbox::new(None, to.trim().parse().map_err(|_| MailError::InvalidAddress { field: "recipient" })?);
         let reply_to = Mailbox::new(

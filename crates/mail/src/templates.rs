@@ -13,6 +13,11 @@
 //! the route against a controller that is not a public authority, bestuursorgaan), the
 //! cannot-identify notice (Art. 11(2), 12(2)), and that personal data is only offered through a
 //! download link, never attached (R-12-6).
+//!
+//! One notice goes to a recipient rather than to the requester: [`Notice::RecipientUpdate`], the
+//! Art. 19 communication of a rectification, erasure or restriction to a recipient the data were
+//! disclosed to. It names the data subject only by kluis's pseudonymous reference and the data
+//! only by category, never by value.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime};
@@ -259,7 +264,62 @@ impl RefusalReason {
     }
 }
 
-/// What the message tells the requester.
+/// What was done to personal data a recipient received, which Art. 19 requires the controller to
+/// tell the recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientChange {
+    /// The data were rectified (Art. 16).
+    Rectified,
+    /// The data were erased (Art. 17).
+    Erased,
+    /// The processing was restricted (Art. 18).
+    Restricted,
+}
+
+impl RecipientChange {
+    /// The change carrying out a request of `kind`, for the three rights Art. 19 names:
+    /// rectification, erasure and restriction. `None` for the others (an erasure that follows
+    /// an objection or a withdrawal is [`RecipientChange::Erased`]; the caller knows that).
+    pub fn for_request(kind: RequestKind) -> Option<RecipientChange> {
+        match kind {
+            RequestKind::Rectification => Some(RecipientChange::Rectified),
+            RequestKind::Erasure => Some(RecipientChange::Erased),
+            RequestKind::Restriction => Some(RecipientChange::Restricted),
+            RequestKind::Access | RequestKind::Portability | RequestKind::Objection | RequestKind::Withdrawal => None,
+        }
+    }
+
+    /// `rectified`, `erased`, `restricted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientChange::Rectified => "rectified",
+            RecipientChange::Erased => "erased",
+            RecipientChange::Restricted => "restricted",
+        }
+    }
+
+    /// The right behind the change, for its article.
+    fn kind(self) -> RequestKind {
+        match self {
+            RecipientChange::Rectified => RequestKind::Rectification,
+            RecipientChange::Erased => RequestKind::Erasure,
+            RecipientChange::Restricted => RequestKind::Restriction,
+        }
+    }
+
+    /// The change as a noun with its article: `wissing (artikel 17 AVG)`.
+    fn describe(self, l: L) -> String {
+        let name = match self {
+            RecipientChange::Rectified => l.pick("rectificatie", "rectification"),
+            RecipientChange::Erased => l.pick("wissing", "erasure"),
+            RecipientChange::Restricted => l.pick("beperking van de verwerking", "restriction of processing"),
+        };
+        format!("{name} ({})", provision(self.kind(), l))
+    }
+}
+
+/// What the message tells the requester (or, for [`Notice::RecipientUpdate`], a recipient).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     /// The request was received: its reference, type, date of receipt and the date by which it
@@ -281,11 +341,28 @@ pub enum Notice {
     /// The restriction of processing the requester obtained (Art. 18) is about to be lifted;
     /// Art. 18(3) requires telling them before it is.
     RestrictionLifted { request: RequestRef },
+    /// To a recipient the data were disclosed to, not to the requester (Art. 19): carrying out
+    /// `request`, the controller `change`d personal data in `categories` of the data subject
+    /// known by the kluis reference `subject`; the recipient is asked to do the same with the
+    /// data it received. The notice carries no values: after a rectification the recipient
+    /// retrieves the corrected data through its usual channel.
+    RecipientUpdate {
+        request: RequestRef,
+        /// The recipient's name, as in the register.
+        recipient: String,
+        /// kluis's pseudonymous reference of the data subject, its subject id (letters, digits,
+        /// `-` and `_`; never a name or an address).
+        subject: String,
+        change: RecipientChange,
+        /// The data categories concerned, register keys such as `user.contact.email`; at least
+        /// one.
+        categories: Vec<String>,
+    },
 }
 
 impl Notice {
     /// The template's name: `received`, `code`, `extended`, `completed`, `refused`,
-    /// `cannot_identify`.
+    /// `cannot_identify`, `restriction_lifted`, `recipient_update`.
     pub fn name(&self) -> &'static str {
         match self {
             Notice::Received { .. } => "received",
@@ -295,6 +372,7 @@ impl Notice {
             Notice::Refused { .. } => "refused",
             Notice::CannotIdentify { .. } => "cannot_identify",
             Notice::RestrictionLifted { .. } => "restriction_lifted",
+            Notice::RecipientUpdate { .. } => "recipient_update",
         }
     }
 
@@ -306,13 +384,32 @@ impl Notice {
             | Notice::Completed { request, .. }
             | Notice::Refused { request, .. }
             | Notice::CannotIdentify { request, .. }
-            | Notice::RestrictionLifted { request } => request,
+            | Notice::RestrictionLifted { request }
+            | Notice::RecipientUpdate { request, .. } => request,
         }
     }
 
-    /// Refuses notices the law requires more of: an extension or refusal without reasons.
+    /// Refuses notices the law requires more of: an extension or refusal without reasons, an
+    /// Art. 19 notice that names no category or no subject reference. An Art. 19 notice's
+    /// categories must be category keys (`user.contact.email`) and its subject a reference of
+    /// letters, digits, `-` and `_` (a kluis id), which keeps a value, name or address passed by
+    /// mistake out of a message to a third party.
     pub(crate) fn check(&self) -> Result<(), &'static str> {
         match self {
+            Notice::RecipientUpdate { categories, .. } if categories.is_empty() => {
+                Err("an Art. 19 notice must name the data categories concerned")
+            }
+            Notice::RecipientUpdate { categories, .. }
+                if categories.iter().any(|c| kluis_domain::fields::Category::parse(c).is_err()) =>
+            {
+                Err("an Art. 19 notice names data categories by key, such as user.contact.email, never by value")
+            }
+            Notice::RecipientUpdate { subject, .. }
+                if subject.is_empty()
+                    || !subject.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Err("an Art. 19 notice names the data subject by kluis reference only, never by name or address")
+            }
             Notice::Extended { reasons, .. } if reasons.is_empty() => {
                 Err("an extension must give its reasons (Art. 12(3) GDPR)")
             }
@@ -353,6 +450,18 @@ impl Notice {
             Notice::RestrictionLifted { .. } => {
                 l.pick("De beperking van de verwerking wordt opgeheven", "The restriction of processing will be lifted")
             }
+            Notice::RecipientUpdate { change, .. } => match change {
+                RecipientChange::Rectified => l.pick(
+                    "Kennisgeving van rectificatie van persoonsgegevens",
+                    "Notice of rectification of personal data",
+                ),
+                RecipientChange::Erased => {
+                    l.pick("Kennisgeving van wissing van persoonsgegevens", "Notice of erasure of personal data")
+                }
+                RecipientChange::Restricted => {
+                    l.pick("Kennisgeving van beperking van de verwerking", "Notice of restriction of processing")
+                }
+            },
         }
     }
 
@@ -375,7 +484,7 @@ impl Notice {
         out.replace(NBSP, " ")
     }
 
-    #[allow(clippy::too_many_lines)] // the six notices side by side read best
+    #[allow(clippy::too_many_lines)] // the notices side by side read best
     fn blocks(&self, sender: &Sender, l: L, out: &mut Vec<Block>) {
         let request = self.request();
         let contact = &sender.contact_email;
@@ -540,8 +649,86 @@ impl Notice {
                 }
                 remedies(l, contact, out);
             }
+            Notice::RecipientUpdate { recipient, subject, change, categories, .. } => {
+                recipient_update(l, contact, (&request.reference, recipient, subject), *change, categories, out);
+            }
         }
     }
+}
+
+/// The Art. 19 notice to a recipient: what was done, to whose data (by kluis reference), in which
+/// categories, why the recipient is told, and what it is asked to do; never a value.
+fn recipient_update(
+    l: L,
+    contact: &str,
+    (reference, recipient, subject): (&str, &str, &str),
+    change: RecipientChange,
+    categories: &[String],
+    out: &mut Vec<Block>,
+) {
+    let done = match change {
+        RecipientChange::Rectified => {
+            l.pick("persoonsgegevens van die betrokkene gerectificeerd", "rectified personal data of that data subject")
+        }
+        RecipientChange::Erased => {
+            l.pick("persoonsgegevens van die betrokkene gewist", "erased personal data of that data subject")
+        }
+        RecipientChange::Restricted => l.pick(
+            "de verwerking van persoonsgegevens van die betrokkene beperkt",
+            "restricted the processing of personal data of that data subject",
+        ),
+    };
+    out.push(Block::Para(match l {
+        L::Nl => format!(
+            "Naar aanleiding van een verzoek van een betrokkene hebben wij {done}. Wij hebben persoonsgegevens van deze betrokkene eerder aan {recipient} verstrekt; daarom laten wij u dit weten."
+        ),
+        L::En => format!(
+            "Following a request from a data subject, we have {done}. We previously disclosed personal data of this data subject to {recipient}, which is why we are informing you."
+        ),
+    }));
+    let rows = [
+        (l.pick("Referentie verzoek", "Request reference"), reference.to_owned()),
+        (l.pick("Betrokkene (kluis-referentie)", "Data subject (kluis reference)"), subject.to_owned()),
+        (l.pick("Wijziging", "Change"), change.describe(l)),
+    ];
+    out.push(Block::Facts(rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()));
+    out.push(Block::Line(
+        l.pick("Het gaat om deze categorieën persoonsgegevens:", "The categories of personal data concerned:")
+            .to_owned(),
+    ));
+    out.push(Block::List(categories.to_vec()));
+    out.push(Block::Para(
+        l.pick(
+            "Volgens artikel\u{a0}19\u{a0}AVG stellen wij iedere ontvanger aan wie persoonsgegevens zijn verstrekt in kennis van elke rectificatie of wissing van persoonsgegevens en elke beperking van de verwerking.",
+            "Under Article\u{a0}19\u{a0}GDPR we communicate any rectification or erasure of personal data or restriction of processing to each recipient to whom the personal data have been disclosed.",
+        )
+        .to_owned(),
+    ));
+    out.push(Block::Para(
+        match change {
+            RecipientChange::Rectified => l.pick(
+                "Wij verzoeken u de gegevens in deze categorieën die u van ons hebt ontvangen eveneens te rectificeren. De gecorrigeerde gegevens staan niet in dit bericht: haal ze op via het kanaal waarlangs u gegevens gewoonlijk van ons ontvangt.",
+                "Please rectify the data in these categories that you received from us accordingly. This message does not contain the corrected data: please retrieve them through the channel through which you usually receive data from us.",
+            ),
+            RecipientChange::Erased => l.pick(
+                "Wij verzoeken u de gegevens van deze betrokkene in deze categorieën die u van ons hebt ontvangen eveneens te wissen.",
+                "Please also erase the data of this data subject in these categories that you received from us.",
+            ),
+            RecipientChange::Restricted => l.pick(
+                "Wij verzoeken u de verwerking van de gegevens in deze categorieën die u van ons hebt ontvangen eveneens te beperken: bewaar ze, maar verwerk ze verder alleen met toestemming van de betrokkene, voor een rechtsvordering, ter bescherming van de rechten van een ander of om gewichtige redenen van algemeen belang (artikel\u{a0}18, lid\u{a0}2, AVG).",
+                "Please restrict the processing of the data in these categories that you received from us accordingly: store them, but otherwise process them only with the data subject's consent, for legal claims, for the protection of the rights of another person or for reasons of important public interest (Article\u{a0}18(2) GDPR).",
+            ),
+        }
+        .to_owned(),
+    ));
+    out.push(Block::Para(match l {
+        L::Nl => format!(
+            "Dit bericht noemt de betrokkene alleen bij de kluis-referentie en bevat de persoonsgegevens zelf niet. Hebt u vragen, of vindt u de gegevens met deze referentie niet terug, neem dan contact met ons op via {contact} en vermeld de referentie van het verzoek."
+        ),
+        L::En => format!(
+            "This message identifies the data subject only by the kluis reference and does not contain the personal data themselves. If you have questions, or cannot find the data with this reference, please contact us at {contact} and quote the request reference."
+        ),
+    }));
 }
 
 /// The right to complain to the AP and the court route (Art. 12(4), 77, 79 GDPR; Art. 35 UAVG).

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use kluis_domain::time::{ManualClock, Timestamp};
 use kluis_mail::{
     Download, ExtensionReason, FileConfig, FileMailer, Lang, MailConfig, MailError, Mailer, Message, Notice,
-    RefusalReason, RequestKind, RequestRef, Sender, SmtpConfig, SmtpMailer, SmtpStage, Text, TlsMode, Transport,
-    VerificationCode,
+    RecipientChange, RefusalReason, RequestKind, RequestRef, Sender, SmtpConfig, SmtpMailer, SmtpStage, Text, TlsMode,
+    Transport, VerificationCode,
 };
 use serde_json::Value;
 use time::macros::{date, datetime};
@@ -208,7 +208,36 @@ fn notices() -> Vec<(Notice, &'static [&'static str])> {
             },
             &["artikel 11, lid 2", "Articles 11(2) and 12(2) GDPR", "zes weken", "six weeks"],
         ),
+        (
+            Notice::RestrictionLifted { request: request(RequestKind::Restriction) },
+            &["artikel 18 AVG", "Article 18 GDPR", "opheffen", "lifting this restriction"],
+        ),
+        (
+            recipient_update(RecipientChange::Rectified),
+            &[SUBJECT_ID, "- user.contact.email\n", "artikel 19 AVG", "Article 19 GDPR", "kanaal waarlangs"],
+        ),
     ]
+}
+
+/// The Art. 19 recipient (a processor) and the subject's pseudonymous kluis reference.
+const PROCESSOR: &str = "privacy@ovh.example";
+const SUBJECT_ID: &str = "0190f3a2-7c4e-7b21-9d5a-3e8f6c1b2a90";
+/// The subject's old and corrected data: they must never reach a recipient's mailbox.
+const VALUES: [&str; 4] = ["jan.de.vries@example.nl", "jan.nieuw@example.nl", "Molenweg 3", "Dorpsweg 7"];
+
+fn recipient_update(change: RecipientChange) -> Notice {
+    let kind = match change {
+        RecipientChange::Rectified => RequestKind::Rectification,
+        RecipientChange::Erased => RequestKind::Erasure,
+        RecipientChange::Restricted => RequestKind::Restriction,
+    };
+    Notice::RecipientUpdate {
+        request: request(kind),
+        recipient: "OVH / So you Start".to_owned(),
+        subject: SUBJECT_ID.to_owned(),
+        change,
+        categories: vec!["user.contact.email".to_owned(), "user.contact.address".to_owned()],
+    }
 }
 
 fn smtp_config(port: u16) -> MailConfig {
@@ -336,6 +365,62 @@ async fn the_pool_delivers_concurrent_messages_once_each() {
     rcpts.sort();
     rcpts.dedup();
     assert_eq!(rcpts.len(), 12);
+}
+
+/// The Art. 19 notice reaches the recipient's address with its subject line, the request reference,
+/// the subject's kluis reference and the categories, and none of the values that changed.
+#[tokio::test]
+async fn art_19_notices_reach_the_recipient_with_categories_and_no_value() {
+    let Some(python) = python_with_aiosmtpd() else { return };
+    let sink = Sink::start(&python, &[]);
+    let mailer = SmtpMailer::new(&smtp_config(sink.port), clock()).unwrap();
+    let sent = [
+        (RecipientChange::Rectified, Lang::Both),
+        (RecipientChange::Erased, Lang::Nl),
+        (RecipientChange::Restricted, Lang::En),
+    ];
+    let mut ids = Vec::new();
+    for (change, lang) in sent {
+        let message = Message::compose(PROCESSOR, lang, &sender(), &recipient_update(change)).unwrap();
+        assert_eq!(message.template(), "recipient_update");
+        ids.push(mailer.send(&message).await.unwrap());
+    }
+    let got = sink.messages(sent.len());
+    let subjects: Vec<&str> = got.iter().map(|m| m["message"]["subject"].as_str().unwrap()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "Kennisgeving van rectificatie van persoonsgegevens / Notice of rectification of personal data \
+             (KL-2023-0042)",
+            "Kennisgeving van wissing van persoonsgegevens (KL-2023-0042)",
+            "Notice of restriction of processing (KL-2023-0042)",
+        ]
+    );
+    let asked = ["haal ze op via het kanaal", "eveneens te wissen", "Please restrict the processing"];
+    for ((got, id), asked) in got.iter().zip(&ids).zip(asked) {
+        assert_eq!(got["mail_from"], FROM);
+        assert_eq!(got["rcpt_tos"], serde_json::json!([PROCESSOR]));
+        let message = &got["message"];
+        assert_eq!(message["to"], PROCESSOR);
+        assert_eq!(message["message_id"], id.as_str());
+        assert_eq!(message["attachments"], 0);
+        assert_eq!(message["defects"], serde_json::json!([]));
+        let body = message["body"].as_str().unwrap().replace("\r\n", "\n");
+        let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(body.contains("\n- user.contact.email\n- user.contact.address\n"), "{body}");
+        for phrase in ["KL-2023-0042", SUBJECT_ID, "OVH / So you Start", asked] {
+            assert!(flat.contains(phrase), "{phrase:?} missing in\n{body}");
+        }
+        assert!(flat.contains("artikel 19 AVG") || flat.contains("Article 19 GDPR"), "{body}");
+        for value in VALUES {
+            assert!(!body.contains(value), "{value:?} in\n{body}");
+        }
+        // The only address in the body is the controller's own.
+        let addresses: Vec<&str> = body.split_whitespace().filter(|w| w.contains('@')).collect();
+        assert!(addresses.iter().all(|a| a.trim_end_matches(['.', ',']) == "vragen@brulee.example"), "{addresses:?}");
+    }
+    assert_eq!(got[1]["message"]["content_language"], "nl");
+    assert_eq!(got[2]["message"]["content_language"], "en");
 }
 
 /// The error's `Display`, `Debug` and source chain carry none of the message's personal data.

@@ -342,6 +342,12 @@ pub struct Recipient {
     pub processor_agreement: Option<LocalDate>,
     /// Link to the recipient's own privacy statement or processor terms.
     pub privacy_statement: Option<String>,
+    /// The e-mail address to which kluis sends Art. 19 notices, such as `privacy@example.com`:
+    /// when it rectifies or erases data disclosed to this recipient, or restricts their
+    /// processing, at a data subject's request. Absent means the notice is recorded on the request
+    /// but not delivered. Never shown in the statement or the Art. 30 record.
+    #[schemars(email, length(max = 254))]
+    pub notify: Option<String>,
 }
 
 /// Chapter V transfer mechanisms.

@@ -27,6 +27,7 @@ pub const RETENTION_WITHOUT_PERIOD: &str = "retention-without-period";
 pub const RETENTION_CATEGORY_NOT_IN_PURPOSE: &str = "retention-category-not-in-purpose";
 pub const MISSING_RECIPIENT_COUNTRY: &str = "missing-recipient-country";
 pub const TRANSFER_WITHOUT_MECHANISM: &str = "transfer-without-mechanism";
+pub const INVALID_NOTIFY_ADDRESS: &str = "invalid-notify-address";
 pub const MISSING_CONTROLLER_CONTACT: &str = "missing-controller-contact";
 pub const MISSING_SUPERVISORY_AUTHORITY: &str = "missing-supervisory-authority";
 pub const RESPONSE_TIME_TOO_LONG: &str = "response-time-too-long";
@@ -34,7 +35,7 @@ pub const ID_COPY_BY_DEFAULT: &str = "id-copy-by-default";
 pub const ID_COPY_UNSHIELDED: &str = "id-copy-unshielded";
 
 /// Every rule code with a one-line summary, in the order `docs/REGISTER.md` lists them.
-pub const RULES: [(&str, &str); 24] = [
+pub const RULES: [(&str, &str); 25] = [
     (SYNTAX, "the file is not valid TOML"),
     (SCHEMA, "a key is unknown or missing, or a value has the wrong type or form"),
     (INVALID_KEY, "an id (purpose, recipient, rule, ...) is not snake_case"),
@@ -54,6 +55,7 @@ pub const RULES: [(&str, &str); 24] = [
     (RETENTION_CATEGORY_NOT_IN_PURPOSE, "a retention rule names a category its purpose does not process"),
     (MISSING_RECIPIENT_COUNTRY, "a recipient has no country (Art. 13(1)(f), R-44-1)"),
     (TRANSFER_WITHOUT_MECHANISM, "a recipient outside the EEA has no transfer mechanism (Art. 44-49, R-44-1)"),
+    (INVALID_NOTIFY_ADDRESS, "a recipient's notify address is not a plausible e-mail address (Art. 19)"),
     (MISSING_CONTROLLER_CONTACT, "the controller has no address or no contact channel (Art. 13(1)(a))"),
     (MISSING_SUPERVISORY_AUTHORITY, "no supervisory authority to complain to (Art. 13(2)(d))"),
     (RESPONSE_TIME_TOO_LONG, "the promised response time can exceed one month (Art. 12(3), R-12-2)"),
@@ -344,6 +346,17 @@ impl Checker<'_> {
                 ),
                 Some(_) => {}
             }
+            if let Some(problem) = recipient.notify.as_deref().and_then(notify_problem) {
+                self.at_value(
+                    INVALID_NOTIFY_ADDRESS,
+                    format!("recipients.{key}.notify"),
+                    format!(
+                        "recipient `{key}` has a notify address that is not a plausible e-mail address: {problem}; \
+                         Art. 19 notices of a rectification, erasure or restriction are sent there, so give one \
+                         bare address, such as \"privacy@example.com\", or leave notify out (Art. 19)"
+                    ),
+                );
+            }
         }
     }
 
@@ -459,6 +472,94 @@ impl Checker<'_> {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// The longest address SMTP can carry (RFC 5321 section 4.5.3.1.3, with its erratum: a path of
+/// 256 octets including the angle brackets).
+const MAX_ADDRESS_BYTES: usize = 254;
+
+/// Why `address` is not a plausible e-mail address for [`INVALID_NOTIFY_ADDRESS`], or `None`
+/// when it is one: a single `@`, something before it, a domain with a dot and no empty labels
+/// after it, no whitespace, control characters or RFC 5322 specials (so no display name, list or
+/// `mailto:`), at most [`MAX_ADDRESS_BYTES`] bytes. Deliberately not a full RFC 5322 parser:
+/// it catches the mistakes people make when typing one into a register.
+fn notify_problem(address: &str) -> Option<&'static str> {
+    if address.is_empty() {
+        return Some("it is empty");
+    }
+    if address.len() > MAX_ADDRESS_BYTES {
+        return Some("it is longer than 254 bytes");
+    }
+    if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it contains whitespace or a control character");
+    }
+    if address.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '"', '\\']) {
+        return Some(
+            "it contains one of < > ( ) [ ] , ; : \" \\, which a bare address does not have (no display name, \
+             list or mailto:)",
+        );
+    }
+    let Some((local, domain)) = address.split_once('@') else { return Some("it has no `@`") };
+    if domain.contains('@') {
+        return Some("it has more than one `@`");
+    }
+    if local.is_empty() {
+        return Some("nothing comes before the `@`");
+    }
+    if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+        return Some("the part after the `@` is not a domain name with a dot, such as `example.com`");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::notify_problem;
+
+    #[test]
+    fn plausible_addresses_pass() {
+        for address in [
+            "privacy@tawk-to.example",
+            "a@b.co",
+            "dpo+kluis@mail.example.nl",
+            "zoë@bücher.example",
+            format!("{}@{}.example", "l".repeat(64), "d".repeat(181)).as_str(),
+        ] {
+            assert_eq!(notify_problem(address), None, "{address}");
+        }
+    }
+
+    #[test]
+    fn implausible_addresses_say_why() {
+        let too_long = format!("{}@{}.example", "l".repeat(64), "d".repeat(182));
+        assert_eq!(too_long.len(), 255);
+        for (address, problem) in [
+            ("", "it is empty"),
+            (too_long.as_str(), "longer than 254 bytes"),
+            ("privacy@tawk.to ", "whitespace"),
+            (" privacy@tawk.to", "whitespace"),
+            ("privacy @tawk.to", "whitespace"),
+            ("privacy@tawk.to\n", "control character"),
+            ("privacy@tawk\u{7f}.to", "control character"),
+            ("privacy@tawk\u{a0}.to", "whitespace"),
+            ("Tawk<privacy@tawk.to>", "display name"),
+            ("mailto:privacy@tawk.to", "mailto:"),
+            ("a@b.example,c@d.example", "list"),
+            ("\"a b\"@example.com", "whitespace"),
+            ("privacy.tawk.to", "no `@`"),
+            ("privacy@@tawk.to", "more than one `@`"),
+            ("a@b@tawk.to", "more than one `@`"),
+            ("@tawk.to", "nothing comes before"),
+            ("privacy@localhost", "domain name with a dot"),
+            ("privacy@", "domain name with a dot"),
+            ("privacy@.tawk.to", "domain name with a dot"),
+            ("privacy@tawk.to.", "domain name with a dot"),
+            ("privacy@tawk..to", "domain name with a dot"),
+        ] {
+            let found = notify_problem(address);
+            assert!(found.is_some_and(|p| p.contains(problem)), "{address:?}: {found:?}");
         }
     }
 }

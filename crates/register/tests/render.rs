@@ -169,6 +169,32 @@ fn r13_1_e_recipients() {
     }
 }
 
+/// The Art. 19 `notify` addresses are for kluis's own mail to recipients: no statement and no
+/// Art. 30 record shows them.
+#[test]
+fn notify_addresses_stay_out_of_every_document() {
+    for name in EXAMPLES {
+        let register = example(name);
+        let addresses: Vec<&str> = register.recipients.values().filter_map(|r| r.notify.as_deref()).collect();
+        assert!(!addresses.is_empty(), "{name} has recipients with notify");
+        let mut documents: Vec<(String, String)> = cases()
+            .into_iter()
+            .filter(|case| case.label.starts_with(name))
+            .map(|case| (case.label, case.out))
+            .collect();
+        for format in [RopaFormat::Csv, RopaFormat::Json, RopaFormat::Html] {
+            documents.push((format!("{name} ropa {format:?}"), ropa(&register, format, &meta())));
+        }
+        for (label, out) in &documents {
+            assert!(!out.contains("notify"), "{label}");
+            for address in &addresses {
+                let domain = address.split('@').nth(1).unwrap_or(address);
+                assert!(!out.contains(domain), "{label}: {address}");
+            }
+        }
+    }
+}
+
 #[test]
 fn r13_1_f_third_country_transfers() {
     for case in cases() {

@@ -340,6 +340,44 @@ fn transfer_without_mechanism() {
 }
 
 #[test]
+fn invalid_notify_address() {
+    let with = |notify: &str| {
+        replaced("country = \"NL\"\n\n[roles", &format!("country = \"NL\"\nnotify = {notify}\n\n[roles"))
+    };
+    let text = with("\"boekhouder.example.nl\"");
+    assert_eq!(
+        diagnostics(&text),
+        ["29:10: invalid-notify-address: recipient `accountant` has a notify address that is not a plausible \
+          e-mail address: it has no `@`; Art. 19 notices of a rectification, erasure or restriction are sent there, \
+          so give one bare address, such as \"privacy@example.com\", or leave notify out (Art. 19)"]
+    );
+    let d = only(&text);
+    assert_eq!(d.path, "recipients.accountant.notify");
+    for (bad, problem) in [
+        ("\"\"", "it is empty"),
+        ("\"privacy@boekhouder\"", "not a domain name with a dot"),
+        ("\"@boekhouder.example\"", "nothing comes before the `@`"),
+        ("\"a@b@boekhouder.example\"", "more than one `@`"),
+        ("\"Boekhouder <privacy@boekhouder.example>\"", "whitespace"),
+        ("\"privacy@boekhouder.example\\t\"", "control character"),
+        ("\"mailto:privacy@boekhouder.example\"", "mailto:"),
+    ] {
+        let d = only(&with(bad));
+        assert_eq!((d.rule, d.line, d.column), ("invalid-notify-address", 29, 10), "{bad}");
+        assert!(d.message.contains(&format!("address: {problem}")) || d.message.contains(problem), "{bad}: {d}");
+    }
+    let long = format!("\"{}@boekhouder.example\"", "p".repeat(240));
+    assert!(only(&with(&long)).message.contains("longer than 254 bytes"));
+    // A wrong type is a schema error, as for every key.
+    assert_eq!(only(&with("[\"privacy@boekhouder.example\"]")).rule, "schema");
+    let fine = with("\"privacy@boekhouder.example\"");
+    assert_eq!(diagnostics(&fine), Vec::<String>::new());
+    let register = check(&fine).expect("a plausible address passes");
+    assert_eq!(register.recipients["accountant"].notify.as_deref(), Some("privacy@boekhouder.example"));
+    assert_eq!(check(BASE).expect("BASE passes").recipients["accountant"].notify, None, "notify is optional");
+}
+
+#[test]
 fn missing_controller_contact() {
     let text = replaced("contact = { email = \"privacy@example.nl\" }\n", "");
     assert_eq!(

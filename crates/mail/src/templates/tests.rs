@@ -1,6 +1,7 @@
 use time::macros::{date, datetime};
 
 use super::*;
+use crate::Message;
 
 fn sender() -> Sender {
     Sender {
@@ -62,8 +63,31 @@ fn notices() -> Vec<Notice> {
             request: request(RequestKind::Objection),
             needed: Some(Text::new("uw klantnummer en postcode.", "your customer number and postcode.")),
         },
+        Notice::RestrictionLifted { request: request(RequestKind::Restriction) },
+        recipient_update(RecipientChange::Rectified),
     ]
 }
+
+const SUBJECT_ID: &str = "0190f3a2-7c4e-7b21-9d5a-3e8f6c1b2a90";
+
+/// The Art. 19 notice to the hosting provider after `change`, for two contact categories.
+fn recipient_update(change: RecipientChange) -> Notice {
+    let kind = match change {
+        RecipientChange::Rectified => RequestKind::Rectification,
+        RecipientChange::Erased => RequestKind::Erasure,
+        RecipientChange::Restricted => RequestKind::Restriction,
+    };
+    Notice::RecipientUpdate {
+        request: request(kind),
+        recipient: "OVH / So you Start".to_owned(),
+        subject: SUBJECT_ID.to_owned(),
+        change,
+        categories: vec!["user.contact.email".to_owned(), "user.contact.address".to_owned()],
+    }
+}
+
+const CHANGES: [RecipientChange; 3] =
+    [RecipientChange::Rectified, RecipientChange::Erased, RecipientChange::Restricted];
 
 fn render(notice: &Notice, lang: Lang) -> (String, String) {
     notice.check().unwrap();
@@ -314,4 +338,139 @@ fn no_legal_reference_is_split_over_two_lines() {
             }
         }
     }
+}
+
+#[test]
+fn restriction_lifted_cites_article_18_before_it_is_lifted() {
+    let notice = &notices()[6];
+    assert_eq!(notice.name(), "restriction_lifted");
+    let (nl, en) = (flat(notice, Lang::Nl), flat(notice, Lang::En));
+    assert!(nl.contains("artikel 18 AVG") && en.contains("Article 18 GDPR"));
+    assert!(nl.contains("opheffen") && en.contains("lifting this restriction"));
+}
+
+#[test]
+fn recipient_update_names_request_subject_categories_and_article_19_never_a_value() {
+    let notice = &notices()[7];
+    assert_eq!(notice.name(), "recipient_update");
+    let (nl_subject, _) = render(notice, Lang::Nl);
+    let (en_subject, _) = render(notice, Lang::En);
+    assert_eq!(nl_subject, "Kennisgeving van rectificatie van persoonsgegevens (KL-2023-0042)");
+    assert_eq!(en_subject, "Notice of rectification of personal data (KL-2023-0042)");
+    for lang in [Lang::Nl, Lang::En] {
+        let text = body(notice, lang);
+        assert!(text.contains("\n- user.contact.email\n- user.contact.address\n"), "{text}");
+        assert!(text.contains(SUBJECT_ID) && text.contains("KL-2023-0042") && text.contains("OVH / So you Start"));
+        // The only address in the message is the controller's own.
+        let addresses: Vec<&str> = text.split_whitespace().filter(|w| w.contains('@')).collect();
+        assert!(addresses.iter().all(|a| a.trim_end_matches(['.', ',']) == "privacy@brulee.example"), "{addresses:?}");
+    }
+    let (nl, en) = (flat(notice, Lang::Nl), flat(notice, Lang::En));
+    assert!(nl.contains("Volgens artikel 19 AVG stellen wij iedere ontvanger"), "{nl}");
+    assert!(en.contains("Under Article 19 GDPR we communicate any rectification"), "{en}");
+    assert!(nl.contains("Wijziging: rectificatie (artikel 16 AVG)"), "{nl}");
+    assert!(en.contains("Change: rectification (Article 16 GDPR)"), "{en}");
+    assert!(
+        nl.contains("eveneens te rectificeren") && nl.contains("De gecorrigeerde gegevens staan niet in dit bericht")
+    );
+    assert!(en.contains("Please rectify") && en.contains("does not contain the corrected data"));
+    assert!(nl.contains("haal ze op via het kanaal waarlangs u gegevens gewoonlijk van ons ontvangt"));
+    assert!(en.contains("retrieve them through the channel through which you usually receive data from us"));
+    // Written to the recipient, not to the requester: no "your request", no complaint route.
+    assert!(!nl.contains("uw verzoek") && !en.contains("your request"), "{en}");
+    assert!(!en.contains("Autoriteit Persoonsgegevens"));
+}
+
+#[test]
+fn recipient_update_says_what_was_done_and_asks_the_same() {
+    let expected = [
+        (
+            RecipientChange::Rectified,
+            ("Kennisgeving van rectificatie van persoonsgegevens", "Notice of rectification of personal data"),
+            ("persoonsgegevens van die betrokkene gerectificeerd", "rectified personal data of that data subject"),
+            ("rectificatie (artikel 16 AVG)", "rectification (Article 16 GDPR)"),
+            ("eveneens te rectificeren", "Please rectify the data"),
+        ),
+        (
+            RecipientChange::Erased,
+            ("Kennisgeving van wissing van persoonsgegevens", "Notice of erasure of personal data"),
+            ("persoonsgegevens van die betrokkene gewist", "erased personal data of that data subject"),
+            ("wissing (artikel 17 AVG)", "erasure (Article 17 GDPR)"),
+            ("eveneens te wissen", "Please also erase the data"),
+        ),
+        (
+            RecipientChange::Restricted,
+            ("Kennisgeving van beperking van de verwerking", "Notice of restriction of processing"),
+            ("de verwerking van persoonsgegevens van die betrokkene beperkt", "restricted the processing"),
+            ("beperking van de verwerking (artikel 18 AVG)", "restriction of processing (Article 18 GDPR)"),
+            ("artikel 18, lid 2, AVG", "Article 18(2) GDPR"),
+        ),
+    ];
+    for (change, titles, done, described, asked) in expected {
+        let notice = recipient_update(change);
+        let (subject, _) = render(&notice, Lang::Both);
+        assert_eq!(subject, format!("{} / {} (KL-2023-0042)", titles.0, titles.1));
+        let (nl, en) = (flat(&notice, Lang::Nl), flat(&notice, Lang::En));
+        for (text, want) in [(&nl, [done.0, described.0, asked.0]), (&en, [done.1, described.1, asked.1])] {
+            for phrase in want {
+                assert!(text.contains(phrase), "{change:?}: {phrase:?} in {text}");
+            }
+            assert!(text.contains("user.contact.email") && text.contains(SUBJECT_ID), "{change:?}");
+        }
+        assert!(nl.contains("artikel 19 AVG") && en.contains("Article 19 GDPR"), "{change:?}");
+        let corrected = nl.contains("gecorrigeerde") || en.contains("corrected data");
+        assert_eq!(corrected, change == RecipientChange::Rectified, "{change:?}");
+        for lang in [Lang::Nl, Lang::En, Lang::Both] {
+            for line in body(&notice, lang).lines() {
+                assert!(line.chars().count() <= WIDTH, "{change:?}: {line:?}");
+                assert_eq!(line, line.trim_end(), "{change:?}");
+                for word in ["artikel", "Article", "lid"] {
+                    assert!(!line.ends_with(&format!(" {word}")), "{change:?}: {line:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn recipient_update_needs_categories_by_key_and_a_subject_reference() {
+    let with = |f: &dyn Fn(&mut Vec<String>, &mut String)| {
+        let mut notice = recipient_update(RecipientChange::Erased);
+        let Notice::RecipientUpdate { categories, subject, .. } = &mut notice else { unreachable!() };
+        f(categories, subject);
+        notice.check()
+    };
+    assert_eq!(with(&|_, _| {}), Ok(()));
+    assert!(with(&|c, _| c.clear()).unwrap_err().contains("categories"));
+    for value in ["jan.de.vries@example.nl", "Kerkstraat 1", "", "user", "User.Contact"] {
+        let err = with(&|c, _| c.push(value.to_owned())).unwrap_err();
+        assert!(err.contains("never by value"), "{value:?}: {err}");
+    }
+    for name in ["", "Jan de Vries", "jan@example.nl"] {
+        let err = with(&|_, s| *s = name.to_owned()).unwrap_err();
+        assert!(err.contains("kluis reference"), "{name:?}: {err}");
+    }
+    let err = Message::compose("privacy@ovh.example", Lang::Both, &sender(), &recipient_update_without_categories())
+        .unwrap_err();
+    assert!(err.to_string().contains("categories"), "{err}");
+}
+
+fn recipient_update_without_categories() -> Notice {
+    let mut notice = recipient_update(RecipientChange::Restricted);
+    if let Notice::RecipientUpdate { categories, .. } = &mut notice {
+        categories.clear();
+    }
+    notice
+}
+
+#[test]
+fn recipient_changes_follow_the_three_rights_of_article_19() {
+    assert_eq!(RecipientChange::for_request(RequestKind::Rectification), Some(RecipientChange::Rectified));
+    assert_eq!(RecipientChange::for_request(RequestKind::Erasure), Some(RecipientChange::Erased));
+    assert_eq!(RecipientChange::for_request(RequestKind::Restriction), Some(RecipientChange::Restricted));
+    for kind in [RequestKind::Access, RequestKind::Portability, RequestKind::Objection, RequestKind::Withdrawal] {
+        assert_eq!(RecipientChange::for_request(kind), None, "{kind:?}");
+    }
+    let names: Vec<&str> = CHANGES.iter().map(|c| c.as_str()).collect();
+    assert_eq!(names, ["rectified", "erased", "restricted"]);
 }
