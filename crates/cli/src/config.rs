@@ -2,6 +2,7 @@
 //! command-line flags. Unknown keys are an error. Secrets can come from files (`*_file` keys, e.g.
 //! `KLUIS_ROOT_KEY_FILE`), so they need not sit in the environment.
 
+use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -79,6 +80,11 @@ pub struct RequestsConfig {
     pub export_days: u32,
     /// The largest ID document the portal accepts, in bytes.
     pub upload_max_bytes: u64,
+    /// Allow sending portability exports (Art. 20(2)) to loopback and private addresses. Off: a
+    /// target on this network could be an internal service (server-side request forgery).
+    pub transmit_private_networks: bool,
+    /// Extra CA certificates (PEM) trusted for those transmissions, beside the public roots.
+    pub transmit_ca_file: Option<PathBuf>,
 }
 
 impl Default for RequestsConfig {
@@ -88,6 +94,8 @@ impl Default for RequestsConfig {
             public_url: None,
             export_days: defaults.export_days,
             upload_max_bytes: defaults.upload_max_bytes,
+            transmit_private_networks: false,
+            transmit_ca_file: None,
         }
     }
 }
@@ -248,7 +256,7 @@ impl Config {
 
     /// The settings of the data-subject request workflow: `[requests]`, with the notices signed
     /// by the `[mail]` sender. `public_url` defaults to the listen address.
-    pub fn request_settings(&self, tls: bool) -> kluis_vault::requests::RequestSettings {
+    pub fn request_settings(&self, tls: bool) -> anyhow::Result<kluis_vault::requests::RequestSettings> {
         let mut settings = kluis_vault::requests::RequestSettings {
             public_url: match &self.requests.public_url {
                 Some(url) => url.trim_end_matches('/').to_owned(),
@@ -264,7 +272,13 @@ impl Config {
         if let Some(name) = &self.mail.from_name {
             settings.sender_name.clone_from(name);
         }
-        settings
+        settings.transmit.allow_private_networks = self.requests.transmit_private_networks;
+        if let Some(path) = &self.requests.transmit_ca_file {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("requests.transmit_ca_file: cannot read {}", path.display()))?;
+            settings.transmit.extra_root_pem = Some(pem);
+        }
+        Ok(settings)
     }
 
     /// The PostgreSQL URL, if one is configured (from `database_url` or `database_url_file`).
@@ -424,9 +438,10 @@ mod tests {
             let mail = config.mail().unwrap();
             assert_eq!(mail.transport, kluis_mail::Transport::File, "the file transport by default");
             assert_eq!(mail.file.directory, PathBuf::from("kluis-data/mail"), "inside the data directory");
-            let settings = config.request_settings(false);
+            let settings = config.request_settings(false).unwrap();
             assert_eq!(settings.public_url, "http://127.0.0.1:8080");
             assert_eq!(settings.export_days, 14);
+            assert!(!settings.transmit.allow_private_networks, "no transmissions to this network by default");
 
             jail.create_dir("kluis-data")?;
             jail.create_file(
@@ -434,8 +449,10 @@ mod tests {
                 "[mail]\ntransport = \"smtp\"\nfrom = \"privacy@voorbeeld.nl\"\nfrom_name = \"Voorbeeld B.V.\"\n\n\
                  [mail.smtp]\nhost = \"smtp.voorbeeld.nl\"\ntls = \"tls\"\nusername = \"kluis\"\n\
                  password_file = \"/run/secrets/smtp\"\n\n\
-                 [requests]\npublic_url = \"https://privacy.voorbeeld.nl/\"\nexport_days = 7\nupload_max_bytes = 1000000\n",
+                 [requests]\npublic_url = \"https://privacy.voorbeeld.nl/\"\nexport_days = 7\nupload_max_bytes = 1000000\n\
+                 transmit_private_networks = true\ntransmit_ca_file = \"ca.pem\"\n",
             )?;
+            jail.create_file("ca.pem", "-----BEGIN CERTIFICATE-----\n")?;
             jail.set_env("KLUIS_MAIL__SMTP__PORT", "2465");
             let config = load(None, &Overrides::default())?;
             let mail = config.mail().unwrap();
@@ -444,8 +461,10 @@ mod tests {
             assert_eq!(mail.smtp.tls, kluis_mail::TlsMode::Tls);
             assert_eq!(mail.smtp.port(), 2465, "nested keys from the environment");
             assert_eq!(mail.smtp.timeout_secs, 30, "defaults fill what the file leaves out");
-            let settings = config.request_settings(false);
+            let settings = config.request_settings(false).unwrap();
             assert_eq!(settings.public_url, "https://privacy.voorbeeld.nl");
+            assert!(settings.transmit.allow_private_networks);
+            assert_eq!(settings.transmit.extra_root_pem.as_deref(), Some(&b"-----BEGIN CERTIFICATE-----\n"[..]));
             assert_eq!((settings.export_days, settings.upload_max_bytes), (7, 1_000_000));
             assert_eq!(
                 (settings.sender_email.as_str(), settings.sender_name.as_str()),

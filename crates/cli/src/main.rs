@@ -548,7 +548,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The mailer of the data-subject request notices, also before anything is initialised.
     let mail = config.mail()?;
     let mailer = kluis_mail::from_config(&mail, Arc::new(SystemClock)).context("[mail]")?;
-    let settings = config.request_settings(tls.is_some());
+    let settings = config.request_settings(tls.is_some())?;
     let vault = if is_fresh(&config).await? {
         let (vault, init) = initialise(&config, None).await?;
         print_token(&config, &init.break_glass);

@@ -298,10 +298,13 @@ pub enum TimelineKind {
     Downloaded,
     /// The Art. 18 restriction was lifted after the notice to the subject.
     RestrictionLifted,
+    /// The portability export was sent to another controller (Art. 20(2)); the entry names the
+    /// host and the outcome, never the path.
+    Transmitted,
 }
 
 impl TimelineKind {
-    pub const ALL: [TimelineKind; 15] = [
+    pub const ALL: [TimelineKind; 16] = [
         TimelineKind::Received,
         TimelineKind::CodeSent,
         TimelineKind::CodeRejected,
@@ -317,6 +320,7 @@ impl TimelineKind {
         TimelineKind::MailFailed,
         TimelineKind::Downloaded,
         TimelineKind::RestrictionLifted,
+        TimelineKind::Transmitted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -336,6 +340,7 @@ impl TimelineKind {
             TimelineKind::MailFailed => "mail_failed",
             TimelineKind::Downloaded => "downloaded",
             TimelineKind::RestrictionLifted => "restriction_lifted",
+            TimelineKind::Transmitted => "transmitted",
         }
     }
 }

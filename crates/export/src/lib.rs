@@ -16,6 +16,7 @@
 //! are documented in `docs/EXPORT.md`.
 
 mod access;
+pub mod at_rest;
 mod csvzip;
 mod html;
 mod input;

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kluis_domain::access::{Denied, Permission};
 use kluis_domain::fields::ValueError;
-use kluis_vault::requests::RequestError;
+use kluis_vault::requests::{RequestError, TransmitError};
 use kluis_vault::{AuthError, VaultError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -233,6 +233,15 @@ impl ApiError {
             RequestError::NoContact => (StatusCode::CONFLICT, "No e-mail address"),
             RequestError::NoUpload => (StatusCode::CONFLICT, "No ID document"),
             RequestError::NoSubject => (StatusCode::CONFLICT, "No subject linked"),
+            RequestError::Transmit(t) => match t {
+                TransmitError::TargetInvalid { .. } | TransmitError::TargetForbidden { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "Target refused")
+                }
+                TransmitError::Unreachable { .. } | TransmitError::Rejected { .. } => {
+                    (StatusCode::BAD_GATEWAY, "Not transmitted")
+                }
+                TransmitError::Config { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "Transmission not configured"),
+            },
             #[allow(unreachable_patterns, reason = "the vault may add refusals before the server names them")]
             _ => (StatusCode::CONFLICT, "Request refused"),
         };

@@ -155,6 +155,7 @@ fn api(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::requests::cannot_identify))
         .routes(routes!(routes::requests::withdraw_request))
         .routes(routes!(routes::requests::fulfil_request))
+        .routes(routes!(routes::requests::transmit_request))
         .routes(routes!(routes::requests::lift_restriction))
         .routes(routes!(routes::portal::request_form, routes::portal::submit_request))
         .routes(routes!(routes::portal::request_page))

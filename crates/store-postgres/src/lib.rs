@@ -5,7 +5,13 @@ use std::time::Duration;
 
 use kluis_store_sql::{AnyPoolOptions, Dialect, SqlStore, install_default_drivers};
 
-static POSTGRES: Dialect = Dialect { name: "postgres", begin_write: "BEGIN", after_erase: None };
+static POSTGRES: Dialect = Dialect {
+    name: "postgres",
+    begin_write: "BEGIN",
+    after_erase: None,
+    subject_events: "SELECT string_agg(seq::text || ' ' || convert_from(event, 'UTF8'), E'\\n' ORDER BY seq) AS packed \
+        FROM (SELECT seq, event FROM audit_events WHERE subject = $1 AND seq >= $2 ORDER BY seq LIMIT $3) AS e",
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -42,6 +42,11 @@ pub struct Dialect {
     /// Statement run after an erasure commits, best effort (SQLite: checkpoint and truncate the WAL
     /// so old page images of the erased rows do not linger in it).
     pub after_erase: Option<&'static str>,
+    /// The events about one subject from a sequence number on, in order, packed into one row
+    /// (`packed`: lines of `<seq> <event JSON>`, NULL when there are none); binds the subject,
+    /// the first sequence number and the most events to return. One row instead of one per
+    /// event: an access export reads thousands, and each row is a hop through the driver.
+    pub subject_events: &'static str,
 }
 
 /// The SQL store.

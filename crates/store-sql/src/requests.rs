@@ -12,10 +12,7 @@ use kluis_store::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{
-    SqlStore, backend, corrupt, hash_col, list_col, list_json, opt_time_col, stored_event_from, time_col, to_i64,
-    u32_col,
-};
+use super::{SqlStore, backend, corrupt, hash_col, list_col, list_json, opt_time_col, time_col, to_i64, u32_col};
 
 macro_rules! request_select {
     () => {
@@ -600,15 +597,27 @@ impl SqlStore {
         from_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, StoreError> {
-        sqlx::query("SELECT seq, event FROM audit_events WHERE subject = $1 AND seq >= $2 ORDER BY seq LIMIT $3")
+        let packed: Option<String> = sqlx::query(self.dialect.subject_events)
             .bind(id.to_string())
             .bind(to_i64(from_seq)?)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await
             .map_err(|e| backend(&e))?
-            .iter()
-            .map(stored_event_from)
+            .try_get("packed")
+            .map_err(|e| backend(&e))?;
+        // Compact JSON never holds a raw newline, so each line is one event.
+        packed
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                let (seq, event) = line.split_once(' ').ok_or_else(|| corrupt("packed audit event"))?;
+                Ok(StoredAuditEvent {
+                    seq: seq.parse().map_err(|_| corrupt("packed audit seq"))?,
+                    event: event.as_bytes().to_vec(),
+                })
+            })
             .collect()
     }
 }

@@ -13,8 +13,13 @@ pub use kluis_store_sql::SqlStore as Store;
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "kluis.db";
 
-static SQLITE: Dialect =
-    Dialect { name: "sqlite", begin_write: "BEGIN IMMEDIATE", after_erase: Some("PRAGMA wal_checkpoint(TRUNCATE)") };
+static SQLITE: Dialect = Dialect {
+    name: "sqlite",
+    begin_write: "BEGIN IMMEDIATE",
+    after_erase: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
+    subject_events: "SELECT group_concat(seq || ' ' || CAST(event AS TEXT), char(10) ORDER BY seq) AS packed \
+        FROM (SELECT seq, event FROM audit_events WHERE subject = $1 AND seq >= $2 ORDER BY seq LIMIT $3)",
+};
 
 /// Applied to every new connection. `journal_mode` persists in the file; the rest are per
 /// connection, so they are set every time.

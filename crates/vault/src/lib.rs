@@ -1215,6 +1215,12 @@ pub trait VaultService: Send + Sync + 'static {
         id: RequestId,
         changes: Vec<(String, Option<String>)>,
     ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
+    fn transmit_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        target: &'a str,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>>;
     fn lift_restriction<'a>(
         &'a self,
         ctx: &'a AuditContext,
@@ -1535,6 +1541,14 @@ impl<S: Store> VaultService for Vault<S> {
         changes: Vec<(String, Option<String>)>,
     ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
         Box::pin(Vault::fulfil_request(self, ctx, id, changes))
+    }
+    fn transmit_request<'a>(
+        &'a self,
+        ctx: &'a AuditContext,
+        id: RequestId,
+        target: &'a str,
+    ) -> BoxFuture<'a, Result<requests::RequestView, VaultError>> {
+        Box::pin(Vault::transmit_request(self, ctx, id, target))
     }
     fn lift_restriction<'a>(
         &'a self,

@@ -15,7 +15,9 @@ use kluis_domain::time::ManualClock;
 use kluis_domain::{AccountId, Purpose, SubjectId, SubjectKind, Timestamp};
 use kluis_store_conformance::{Backend, TestDb, files_below, find_canary, fresh};
 use kluis_store_sql::SqlStore;
-use kluis_vault::requests::{NewRequest, NoticeLang, RequestError, RequestFilter, RequestSettings};
+use kluis_vault::requests::{
+    NewRequest, NoticeLang, RequestError, RequestFilter, RequestSettings, TransmitError, TransmitSettings,
+};
 use kluis_vault::{Store, Vault, VaultError};
 
 macro_rules! on_both_backends {
@@ -40,6 +42,7 @@ on_both_backends! {
     rectification_restriction_objection_portability => sqlite_rectification_restriction_objection_portability, postgres_rectification_restriction_objection_portability;
     id_document_ladder => sqlite_id_document_ladder, postgres_id_document_ladder;
     deadlines_and_the_state_machine => sqlite_deadlines_and_the_state_machine, postgres_deadlines_and_the_state_machine;
+    portability_transmitted_to_another_controller => sqlite_portability_transmitted_to_another_controller, postgres_portability_transmitted_to_another_controller;
 }
 
 /// 2026-11-02 10:00 UTC, a Monday.
@@ -57,6 +60,10 @@ struct Fixture {
 }
 
 async fn fixture(backend: Backend) -> Option<Fixture> {
+    fixture_with(backend, TransmitSettings::default()).await
+}
+
+async fn fixture_with(backend: Backend, transmit: TransmitSettings) -> Option<Fixture> {
     let db = fresh(backend).await?;
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(START)));
     let (vault, _) = Vault::initialise(
@@ -75,8 +82,11 @@ async fn fixture(backend: Backend) -> Option<Fixture> {
         ..kluis_mail::MailConfig::default()
     };
     let mailer = kluis_mail::from_config(&config, clock.clone()).unwrap();
-    let settings =
-        RequestSettings { public_url: "https://privacy.voorbeeld.nl".to_owned(), ..RequestSettings::default() };
+    let settings = RequestSettings {
+        public_url: "https://privacy.voorbeeld.nl".to_owned(),
+        transmit,
+        ..RequestSettings::default()
+    };
     let vault = vault.with_requests(settings, Some(mailer));
     Some(Fixture { db, vault, clock, mail_dir, seen: std::sync::Mutex::default() })
 }
@@ -376,6 +386,28 @@ async fn erasure_keeps_fiscal_data_in_the_archive(backend: Backend) {
         .filter_map(|t| t.detail.as_deref())
         .collect();
     assert!(!notified.is_empty(), "recipients of the erased data are notified (Art. 19): {:?}", done.timeline);
+    // Recipients with a `notify` address in the register get the notice; the others are recorded.
+    let sent: Vec<&str> = notified.iter().filter_map(|d| d.strip_suffix(":sent")).collect();
+    assert!(!sent.is_empty(), "{notified:?}");
+    assert!(notified.iter().all(|d| d.ends_with(":sent") || d.ends_with(":no_address")), "{notified:?}");
+    let to_recipients: Vec<String> = mails(f.mail_dir.path())
+        .into_iter()
+        .map(|(_, text)| text)
+        .filter(|text| text.contains("Kennisgeving van wissing"))
+        .collect();
+    assert_eq!(to_recipients.len(), sent.len(), "one notice per recipient with an address: {sent:?}");
+    for key in &sent {
+        assert!(
+            to_recipients.iter().any(|m| m.contains(&format!("privacy@{key}.example"))
+                || m.contains("privacy@xtress.example") && *key == "accountant"),
+            "{key}"
+        );
+    }
+    for mail in &to_recipients {
+        assert!(mail.contains(&subject.to_string()), "the notice names the subject by its kluis id:\n{mail}");
+        assert!(mail.contains("user.contact.email"), "and the erased categories:\n{mail}");
+        assert_eq!(find_canary(mail.as_bytes(), EMAIL), None, "never a value:\n{mail}");
+    }
 
     // Readable only for the tax purpose, and only what the law keeps.
     let tax = f.vault.get_subject(&operator("fiscal_records"), &f.vault.operator_scope(), subject).await.unwrap();
@@ -602,5 +634,105 @@ async fn deadlines_and_the_state_machine(backend: Backend) {
     assert_eq!(
         request_error(f.vault.request_view(&staff(), kluis_domain::RequestId::generate()).await).code(),
         "request_not_found"
+    );
+}
+
+/// The other controller of Art. 20(2): a real HTTPS server on loopback with a certificate for
+/// `localhost` that the vault is told to trust; it keeps every body it receives and answers 202,
+/// or 500 on `/broken`.
+struct OtherController {
+    port: u16,
+    cert_pem: Vec<u8>,
+    bodies: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl OtherController {
+    async fn start() -> OtherController {
+        let issued = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert_pem = issued.cert.pem().into_bytes();
+        let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+            cert_pem.clone(),
+            issued.signing_key.serialize_pem().into_bytes(),
+        )
+        .await
+        .unwrap();
+        let bodies: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let kept = bodies.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body.to_vec());
+                if uri.path().starts_with("/broken") {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::ACCEPTED
+                }
+            }
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = axum_server::from_tcp_rustls(listener, tls).unwrap();
+        tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        OtherController { port, cert_pem, bodies }
+    }
+
+    fn received(&self) -> Vec<Vec<u8>> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+async fn portability_transmitted_to_another_controller(backend: Backend) {
+    let other = OtherController::start().await;
+    let transmit = TransmitSettings {
+        allow_private_networks: true,
+        extra_root_pem: Some(other.cert_pem.clone()),
+        ..TransmitSettings::default()
+    };
+    let Some(f) = fixture_with(backend, transmit).await else { return };
+    customer(&f).await;
+    load_register(&f).await;
+    let id = verified_request(&f, RequestKind::Portability, EMAIL).await;
+    f.vault.fulfil_request(&staff(), id, Vec::new()).await.unwrap();
+    let token = download_token(&new_mail(&f, "afgehandeld"));
+
+    let target = format!("https://localhost:{}/import/kluis", other.port);
+    let view = f.vault.transmit_request(&staff(), id, &target).await.unwrap();
+    let received = other.received();
+    assert_eq!(received.len(), 1, "one POST");
+    // The same data the subject can download, as JSON.
+    let sent: serde_json::Value = serde_json::from_slice(&received[0]).unwrap();
+    let download = f.vault.download_export(&requester(), &token, "json").await.unwrap();
+    let downloaded: serde_json::Value = serde_json::from_slice(&download.bytes).unwrap();
+    assert_eq!(sent, downloaded);
+    assert!(sent.to_string().contains("Canaryvries"), "{sent}");
+    let transmitted: Vec<&str> = view
+        .timeline
+        .iter()
+        .filter(|t| t.kind == TimelineKind::Transmitted)
+        .filter_map(|t| t.detail.as_deref())
+        .collect();
+    assert_eq!(transmitted, ["localhost:202"], "host and status, never the path");
+
+    // Bad input changes nothing and sends nothing: not https, or not a portability request.
+    let before = f.vault.request_view(&staff(), id).await.unwrap().timeline.len();
+    let plain = f.vault.transmit_request(&staff(), id, &format!("http://localhost:{}/import", other.port)).await;
+    assert!(matches!(request_error(plain), RequestError::Transmit(TransmitError::TargetInvalid { .. })));
+    let access = verified_request(&f, RequestKind::Access, EMAIL).await;
+    f.vault.fulfil_request(&staff(), access, Vec::new()).await.unwrap();
+    let wrong = f.vault.transmit_request(&staff(), access, &target).await;
+    assert_eq!(request_error(wrong).code(), "wrong_fulfilment");
+    assert_eq!(f.vault.request_view(&staff(), id).await.unwrap().timeline.len(), before);
+    assert_eq!(other.received().len(), 1);
+
+    // A refusal by the other side is returned and recorded.
+    let broken = format!("https://localhost:{}/broken", other.port);
+    let refused = request_error(f.vault.transmit_request(&staff(), id, &broken).await);
+    assert_eq!(refused.code(), "transmit_rejected");
+    let last = f.vault.request_view(&staff(), id).await.unwrap().timeline;
+    assert!(
+        last.iter()
+            .any(|t| t.kind == TimelineKind::Transmitted && t.detail.as_deref() == Some("localhost:transmit_rejected")),
+        "{last:?}"
     );
 }

@@ -54,7 +54,7 @@ pub struct TimelineBody {
     /// RFC 3339 (UTC).
     pub at: String,
     /// `received`, `code_sent`, `code_rejected`, `verified`, `id_upload_enabled`, `id_uploaded`,
-    /// `id_checked`, `extended`, `state_changed`, `fulfilled`, `recipient_notified`, `mail_sent`,
+    /// `id_checked`, `extended`, `state_changed`, `fulfilled`, `recipient_notified`, `transmitted`, `mail_sent`,
     /// `mail_failed`, `downloaded`, `restriction_lifted`.
     pub kind: String,
     /// Who did it (`token:<id>`, `account:<id>`, `anonymous`, `system`).
@@ -706,6 +706,46 @@ pub async fn fulfil_request(
     let id = parse_request_id(&id)?;
     let changes = body.changes.into_iter().collect();
     Ok(view(state.vault.fulfil_request(&caller.audit, id, changes).await?))
+}
+
+/// Body of `POST /api/v1/requests/{id}/transmit`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transmit {
+    /// The other controller's HTTPS endpoint the subject named (`https://…`, a public address).
+    pub target: String,
+}
+
+/// Send the data of a completed portability request straight to another controller (Art. 20(2)):
+/// the JSON export, built afresh, POSTed to `target` with `Idempotency-Key: <request id>`. Only
+/// `https://` on a public address; redirects are not followed. The outcome is a `transmitted`
+/// timeline entry naming the host and the status or error code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/transmit",
+    tag = "requests",
+    request_body = Transmit,
+    params(("id" = String, Path, description = "request id (UUID)")),
+    responses(
+        (status = 200, description = "transmitted; the request", body = RequestBody),
+        (status = 400, description = "invalid id or body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "no permission handle_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a completed portability request (`wrong_fulfilment`), a target that is not https (`transmit_target_invalid`) or not on a public address (`transmit_target_forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the other controller could not be reached (`transmit_unreachable`) or refused (`transmit_rejected`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn transmit_request(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<Transmit>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::HandleRequests)?;
+    let id = parse_request_id(&id)?;
+    Ok(view(state.vault.transmit_request(&caller.audit, id, &body.target).await?))
 }
 
 /// Lift the restriction of processing a completed restriction request set (Art. 18(3)): the

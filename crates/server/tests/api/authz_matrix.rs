@@ -91,6 +91,7 @@ const MATRIX: &[(&str, &str, Rule)] = &[
     ("post", "/api/v1/requests/{id}/withdraw", Rule::Needs(Permission::HandleRequests)),
     ("post", "/api/v1/requests/{id}/fulfil", Rule::Needs(Permission::HandleRequests)),
     ("post", "/api/v1/requests/{id}/lift-restriction", Rule::Needs(Permission::HandleRequests)),
+    ("post", "/api/v1/requests/{id}/transmit", Rule::Needs(Permission::HandleRequests)),
     ("get", "/privacy/request", Rule::Public),
     ("post", "/privacy/request", Rule::Public),
     ("get", "/privacy/request/{id}", Rule::Public),
@@ -760,6 +761,9 @@ fn success_status(method: &str, path: &str) -> StatusCode {
             StatusCode::CREATED
         }
         ("post", p) if p.starts_with("/privacy/request") => StatusCode::SEE_OTHER,
+        // Past the permission check the vault refuses a loopback target (the sending itself is
+        // tested end to end against a real HTTPS server in crates/vault/tests/requests.rs).
+        ("post", "/api/v1/requests/{id}/transmit") => StatusCode::UNPROCESSABLE_ENTITY,
         ("put" | "delete", _) | ("post", "/api/v1/accounts/{id}/unlock" | "/api/v1/auth/logout") => {
             StatusCode::NO_CONTENT
         }
@@ -1180,6 +1184,24 @@ async fn request_route(world: &World<'_>, who: Who, m: &Method, path: &str) -> (
             let (id, _) = api_request(world, "restriction").await;
             let res = call(format!("/api/v1/requests/{id}/fulfil")).json(&json!({})).send().await;
             (res, Some(request_state(world, &id).await.state == S::Completed))
+        }
+        "/api/v1/requests/{id}/transmit" => {
+            let (id, _) = api_request(world, "portability").await;
+            app.vault.fulfil_request(&AuditContext::system(), rid(&id), Vec::new()).await.expect("the export");
+            let res = call(format!("/api/v1/requests/{id}/transmit"))
+                .json(&json!({ "target": "https://127.0.0.1:9/import" }))
+                .send()
+                .await;
+            if res.status == StatusCode::UNPROCESSABLE_ENTITY {
+                assert_eq!(res.json()["code"], "transmit_target_forbidden", "{}", res.text());
+            }
+            // Reaching the vault leaves a `transmitted` entry (host and outcome) on the timeline.
+            let view = listed(world, &id).await;
+            let recorded = view.timeline.iter().any(|t| {
+                t.kind == kluis_domain::request::TimelineKind::Transmitted
+                    && t.detail.as_deref() == Some("127.0.0.1:transmit_target_forbidden")
+            });
+            (res, Some(recorded))
         }
         "/api/v1/requests/{id}/lift-restriction" => {
             let (id, subject) = api_request(world, "restriction").await;

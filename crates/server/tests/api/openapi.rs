@@ -92,6 +92,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("/api/v1/requests/{id}/withdraw", "post"),
         ("/api/v1/requests/{id}/fulfil", "post"),
         ("/api/v1/requests/{id}/lift-restriction", "post"),
+        ("/api/v1/requests/{id}/transmit", "post"),
         ("/privacy/request", "get"),
         ("/privacy/request", "post"),
         ("/privacy/request/{id}", "get"),

@@ -7,8 +7,11 @@
 //! and download tokens are kept as hashes. Every step is a timeline entry and an audit event
 //! (`request.*`, target `request:<id>`).
 
+mod transmit;
+pub use transmit::{TransmitError, TransmitReceipt, TransmitSettings, parse_target, transmit};
 mod types;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use kluis_domain::request::{
     CODE_MAX_ATTEMPTS, CODE_VALID_MINUTES, Channel, RequestKind, RequestState, TimelineKind, Verification,
 };
 use kluis_domain::{RequestId, SubjectId, Timestamp};
-use kluis_export::{AccessExport, EventInput, PortabilityExport, RegisterInput, SubjectInput, ValueInput};
+use kluis_export::{AccessExport, EventInput, PortabilityExport, RegisterInput, SubjectInput, ValueInput, at_rest};
 use kluis_mail::{Message, Notice, RefusalReason, RequestRef, Sender};
 use kluis_register::{LegalBasis, Register, RetentionAction, RetentionEvent};
 use kluis_store::{
@@ -223,6 +226,71 @@ fn recipients_for(register: Option<&Register>, categories: &[String]) -> Vec<Str
 }
 
 /// The sniffed type of an upload: JPEG, PNG or PDF, by magic bytes.
+/// Audit events as an access export shows them: each stored event read into the few members the
+/// export names (borrowing its strings), the actor as a kind, never an identity.
+fn shown_events(batch: &[kluis_store::StoredAuditEvent]) -> Vec<EventInput> {
+    #[derive(serde::Deserialize)]
+    struct Shown<'a> {
+        #[serde(default)]
+        time: i64,
+        #[serde(borrow, default)]
+        actor: Cow<'a, str>,
+        #[serde(borrow, default)]
+        action: Cow<'a, str>,
+        #[serde(borrow, default)]
+        purpose: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        fields: Vec<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        outcome: Cow<'a, str>,
+    }
+    batch
+        .iter()
+        .filter_map(|stored| {
+            let shown = serde_json::from_slice::<Shown<'_>>(&stored.event).ok()?;
+            let actor = match shown.actor.split(':').next().unwrap_or_default() {
+                "account" => "staff",
+                "token" => "application",
+                "cli" => "cli",
+                "anonymous" => "requester",
+                _ => "system",
+            };
+            Some(EventInput {
+                seq: stored.seq,
+                time_ms: shown.time,
+                actor: actor.to_owned(),
+                action: shown.action.into_owned(),
+                purpose: shown.purpose.map(Cow::into_owned),
+                fields: shown.fields.into_iter().map(Cow::into_owned).collect(),
+                outcome: shown.outcome.into_owned(),
+            })
+        })
+        .collect()
+}
+
+/// An export as it is sealed: compressed unless its format already is (`kluis_export::at_rest`).
+fn stored_form(format: &str, bytes: Vec<u8>) -> Zeroizing<Vec<u8>> {
+    let bytes = Zeroizing::new(bytes);
+    if at_rest::compresses(format) { Zeroizing::new(at_rest::pack(&bytes)) } else { bytes }
+}
+
+/// Exports by format, each in its stored form.
+type StoredForms = Vec<(&'static str, Zeroizing<Vec<u8>>)>;
+
+/// The three formats of an access export in their stored form, rendered side by side.
+fn render_access(export: &AccessExport, lang: kluis_register::Lang) -> Result<StoredForms, VaultError> {
+    std::thread::scope(|scope| {
+        let html = scope.spawn(|| stored_form("html", export.to_html(lang).into_bytes()));
+        let zip = scope.spawn(|| stored_form("csv_zip", export.to_csv_zip()));
+        let json = stored_form("json", export.to_json());
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Zeroizing<Vec<u8>>>| {
+            h.join()
+                .map_err(|_| VaultError::Store(kluis_store::StoreError::Backend("rendering an export panicked".into())))
+        };
+        Ok(vec![("json", json), ("csv_zip", joined(zip)?), ("html", joined(html)?)])
+    })
+}
+
 fn sniff(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some("image/jpeg")
@@ -403,6 +471,86 @@ impl<S: Store> Vault<S> {
                 self.entry(ctx, loaded, TimelineKind::MailFailed, state, Some(name), None)
             }
         }
+    }
+
+    /// Mails `notice` to the requester once the step it reports is durable, and records the
+    /// outcome on the timeline. A notice never announces a step that did not happen; a mail that
+    /// fails is recorded (`mail_failed`) and the step stands. Without a contact address, nothing.
+    async fn mail_after(
+        &self,
+        ctx: &AuditContext,
+        loaded: &Loaded,
+        state: RequestState,
+        notice: Notice,
+    ) -> Result<(), VaultError> {
+        if loaded.record.contact.is_none() {
+            return Ok(());
+        }
+        let entry = self.mail(ctx, loaded, state, notice).await?;
+        Ok(self.store.append_timeline(loaded.record.id, &[entry], &[]).await?)
+    }
+
+    /// Art. 19: tells every recipient of the affected categories that has a `notify` address in
+    /// the register what changed, once the change is durable, and records each recipient on the
+    /// timeline: `<key>:sent`, `<key>:failed`, or `<key>:no_address` (recorded, not delivered).
+    /// The notice names the subject by its kluis id and the categories, never a value.
+    async fn notify_recipients(
+        &self,
+        ctx: &AuditContext,
+        loaded: &Loaded,
+        state: RequestState,
+        subject: SubjectId,
+        categories: &[String],
+    ) -> Result<(), VaultError> {
+        let r = &loaded.record;
+        let Some(change) = kluis_mail::RecipientChange::for_request(r.kind) else { return Ok(()) };
+        let register = self.register();
+        let reg = register.as_ref().map(|rv| &rv.1);
+        let recipients = recipients_for(reg, categories);
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let sender = self.sender(reg);
+        let mut entries = Vec::with_capacity(recipients.len());
+        let mut events = Vec::with_capacity(recipients.len());
+        for key in recipients {
+            let recipient = reg.and_then(|reg| reg.recipients.get(&key));
+            let outcome = match (recipient.and_then(|x| x.notify.as_deref()), &self.requests.mailer) {
+                (None, _) => "no_address",
+                (Some(_), None) => "failed",
+                (Some(to), Some(mailer)) => {
+                    let notice = Notice::RecipientUpdate {
+                        request: Self::mail_ref(r),
+                        recipient: recipient.map(|x| x.name.clone()).unwrap_or_default(),
+                        subject: subject.to_string(),
+                        change,
+                        categories: categories.to_vec(),
+                    };
+                    match Message::compose(to, kluis_mail::Lang::Both, &sender, &notice) {
+                        Ok(message) => match mailer.send(&message).await {
+                            Ok(_) => "sent",
+                            Err(e) => {
+                                tracing::warn!(request = %r.id, recipient = %key, error = %e, "an Art. 19 notice could not be mailed");
+                                "failed"
+                            }
+                        },
+                        Err(e) => {
+                            tracing::warn!(request = %r.id, recipient = %key, error = %e, "an Art. 19 notice could not be composed");
+                            "failed"
+                        }
+                    }
+                }
+            };
+            let detail = format!("{key}:{outcome}");
+            entries.push(self.entry(ctx, loaded, TimelineKind::RecipientNotified, state, Some(&detail), None)?);
+            let reason = match outcome {
+                "sent" => "recipient_notified",
+                "failed" => "recipient_notice_failed",
+                _ => "recipient_without_address",
+            };
+            events.push(self.request_event(ctx, Action::RequestUpdate, r, reason, Outcome::Success));
+        }
+        Ok(self.store.append_timeline(r.id, &entries, &events).await?)
     }
 
     fn mail_ref(r: &RequestRecord) -> RequestRef {
@@ -969,7 +1117,7 @@ impl<S: Store> Vault<S> {
             new_due,
             reasons: vec![kluis_mail::ExtensionReason::Other(kluis_mail::Text::same(reasons))],
         };
-        let mut entries = vec![self.entry(
+        let entries = vec![self.entry(
             ctx,
             &loaded,
             TimelineKind::Extended,
@@ -977,11 +1125,9 @@ impl<S: Store> Vault<S> {
             Some(&next.extended_to.clone().unwrap_or_default()),
             Some(reasons),
         )?];
-        if r.contact.is_some() {
-            entries.push(self.mail(ctx, &loaded, next_state, notice).await?);
-        }
         let events = [self.request_event(ctx, Action::RequestUpdate, &next, "extended", Outcome::Success)];
         self.save(&loaded, &next, &entries, &events).await?;
+        self.mail_after(ctx, &loaded, next_state, notice).await?;
         let loaded = self.load_request(id).await?;
         self.full_view(&loaded).await
     }
@@ -1000,15 +1146,14 @@ impl<S: Store> Vault<S> {
         next.state = next_state;
         next.closed_at = Some(self.clock.now());
         next.id_upload_allowed = false;
-        let mut entries =
+        let entries =
             vec![self.entry(ctx, &loaded, TimelineKind::StateChanged, next_state, Some(state.as_str()), note)?];
-        if let Some(notice) = notice
-            && loaded.record.contact.is_some()
-        {
-            entries.push(self.mail(ctx, &loaded, next_state, notice).await?);
-        }
         let events = [self.request_event(ctx, Action::RequestUpdate, &next, state.as_str(), Outcome::Success)];
-        self.save(&loaded, &next, &entries, &events).await
+        self.save(&loaded, &next, &entries, &events).await?;
+        if let Some(notice) = notice {
+            self.mail_after(ctx, &loaded, next_state, notice).await?;
+        }
+        Ok(())
     }
 
     /// Refuses a request with reasons (codes of Art. 12(5), 15(4), 17(3), 21(1) and/or text); the
@@ -1157,6 +1302,8 @@ impl<S: Store> Vault<S> {
         let mut state = RequestState::Completed;
         let mut exports = Vec::new();
         let mut token = None;
+        // The categories whose recipients are told (Art. 19), after the change is durable.
+        let mut affected: Vec<String> = Vec::new();
         match r.kind {
             RequestKind::Access | RequestKind::Portability => {
                 let built = self.build_exports(&work_ctx, &r, subject, register.as_deref()).await?;
@@ -1180,16 +1327,7 @@ impl<S: Store> Vault<S> {
                     Some(&format!("rectified:{}", fields.join(","))),
                     None,
                 )?);
-                for recipient in recipients_for(reg, &categories) {
-                    entries.push(self.entry(
-                        ctx,
-                        &loaded,
-                        TimelineKind::RecipientNotified,
-                        state,
-                        Some(&recipient),
-                        None,
-                    )?);
-                }
+                affected = categories;
             }
             RequestKind::Erasure => {
                 let subject = subject.ok_or(req_err(RequestError::NoSubject))?;
@@ -1205,23 +1343,19 @@ impl<S: Store> Vault<S> {
                     Some(if partial { "erased_partly" } else { "erased" }),
                     None,
                 )?);
-                for recipient in recipients_for(reg, &categories) {
-                    entries.push(self.entry(
-                        ctx,
-                        &loaded,
-                        TimelineKind::RecipientNotified,
-                        state,
-                        Some(&recipient),
-                        None,
-                    )?);
-                }
-                let (t, stored) = self.seal_exports(&loaded, vec![("report", report)])?;
+                affected = categories;
+                let (t, stored) =
+                    self.seal_exports(&loaded, vec![("report", stored_form("report", report.to_vec()))])?;
                 token = Some(t);
                 exports = stored;
             }
             RequestKind::Restriction => {
                 let subject = subject.ok_or(req_err(RequestError::NoSubject))?;
                 self.set_restricted(&work_ctx, subject, true).await?;
+                if let Some(record) = self.store.load_subject(subject).await? {
+                    let fields: Vec<&str> = record.values.iter().map(|v| v.field.as_str()).collect();
+                    affected = categories_of(&self.catalogue, &fields).into_iter().map(str::to_owned).collect();
+                }
                 entries.push(self.entry(ctx, &loaded, TimelineKind::Fulfilled, state, Some("restricted"), None)?);
             }
             RequestKind::Objection | RequestKind::Withdrawal => {
@@ -1245,9 +1379,27 @@ impl<S: Store> Vault<S> {
             }
         }
 
-        let mut next = r.clone();
-        next.state = Self::transition(&r, state)?;
-        next.closed_at = Some(now);
+        // The right has been exercised now (values erased, flags set): the request records it even
+        // if a colleague changed the request meanwhile (a note, an extension), unless that closed it.
+        let mut current = r.clone();
+        for attempt in 1.. {
+            let mut next = current.clone();
+            next.state = Self::transition(&current, state)?;
+            next.closed_at = Some(now);
+            let events = [self.request_event(ctx, Action::RequestFulfil, &next, r.kind.as_str(), Outcome::Success)];
+            if self.store.put_exports(&exports, &next, current.revision, &entries, &events).await? {
+                break;
+            }
+            current = self.load_request(id).await?.record;
+            if attempt == 3 || !matches!(current.state, RequestState::InProgress | RequestState::Extended) {
+                return Err(req_err(RequestError::Conflict));
+            }
+        }
+        if let Some(subject) = subject
+            && !affected.is_empty()
+        {
+            self.notify_recipients(ctx, &loaded, state, subject, &affected).await?;
+        }
         if r.contact.is_some() {
             let download = token.as_ref().map(|t| kluis_mail::Download {
                 url: format!(
@@ -1259,11 +1411,50 @@ impl<S: Store> Vault<S> {
                     .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
             });
             let notice = Notice::Completed { request: Self::mail_ref(&r), download };
-            entries.push(self.mail(ctx, &loaded, state, notice).await?);
+            self.mail_after(ctx, &loaded, state, notice).await?;
         }
-        let events = [self.request_event(ctx, Action::RequestFulfil, &next, r.kind.as_str(), Outcome::Success)];
-        if !self.store.put_exports(&exports, &next, r.revision, &entries, &events).await? {
-            return Err(req_err(RequestError::Conflict));
+        let loaded = self.load_request(id).await?;
+        self.full_view(&loaded).await
+    }
+
+    /// Art. 20(2): sends the data of a completed portability request, as the JSON export, straight
+    /// to another controller's HTTPS endpoint that the subject named (in the request or to staff).
+    /// A staff step, so a person sees the target before kluis connects to it. The target must be
+    /// `https://` on a public address (unless `transmit.allow_private_networks`); the export is built
+    /// afresh from the values held now (an audited read). The outcome is a `transmitted` timeline
+    /// entry naming the host and the status or error code, never the path; a failure is returned.
+    pub async fn transmit_request(
+        &self,
+        ctx: &AuditContext,
+        id: RequestId,
+        target: &str,
+    ) -> Result<RequestView, VaultError> {
+        let loaded = self.load_request(id).await?;
+        let r = &loaded.record;
+        if r.kind != RequestKind::Portability || r.state != RequestState::Completed {
+            return Err(req_err(RequestError::WrongFulfilment(r.kind)));
+        }
+        let target = transmit::parse_target(target).map_err(|e| req_err(RequestError::Transmit(e)))?;
+        let host = target.host_str().unwrap_or_default().to_owned();
+        let mut work_ctx = ctx.clone();
+        work_ctx.purpose = kluis_domain::Purpose::parse(REQUEST_PURPOSE).ok();
+        let register = self.register();
+        let json = match self.build_exports(&work_ctx, r, r.subject, register.as_deref()).await?.into_iter().next() {
+            Some(("json", stored)) => at_rest::unpack(stored.to_vec())
+                .map_err(|e| VaultError::Store(kluis_store::StoreError::Corrupt(e.to_string())))?,
+            _ => return Err(req_err(RequestError::WrongFulfilment(r.kind))),
+        };
+        let json = Zeroizing::new(json);
+        let outcome = transmit::transmit(&self.requests.settings.transmit, &target, &r.id.to_string(), &json).await;
+        let (detail, reason) = match &outcome {
+            Ok(receipt) => (format!("{host}:{}", receipt.status), "transmitted"),
+            Err(e) => (format!("{host}:{}", e.code()), "transmit_failed"),
+        };
+        let entry = self.entry(ctx, &loaded, TimelineKind::Transmitted, r.state, Some(&detail), None)?;
+        let event = self.request_event(ctx, Action::RequestUpdate, r, reason, Outcome::Success);
+        self.store.append_timeline(id, &[entry], &[event]).await?;
+        if let Err(e) = outcome {
+            return Err(req_err(RequestError::Transmit(e)));
         }
         let loaded = self.load_request(id).await?;
         self.full_view(&loaded).await
@@ -1334,38 +1525,26 @@ impl<S: Store> Vault<S> {
     }
 
     /// The audit events about a subject, as the export shows them (actor kinds, not identities).
+    /// Read in batches; each batch is parsed on a blocking thread while the next one is read.
     async fn export_events(&self, id: SubjectId) -> Result<Vec<EventInput>, VaultError> {
+        const BATCH: u32 = 2_500;
+        let joined = |e: tokio::task::JoinError| {
+            VaultError::Store(kluis_store::StoreError::Backend(format!("reading the events of an export: {e}")))
+        };
         let mut out = Vec::new();
-        let mut from = 0;
-        loop {
-            let batch = self.store.subject_events(id, from, 5_000).await?;
-            let Some(last) = batch.last() else { break };
-            from = last.seq + 1;
-            for stored in &batch {
-                let Ok(value) = serde_json::from_slice::<serde_json::Value>(&stored.event) else { continue };
-                let s = |k: &str| value.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
-                let actor = s("actor").unwrap_or_default();
-                let actor_kind = match actor.split(':').next().unwrap_or_default() {
-                    "account" => "staff",
-                    "token" => "application",
-                    "cli" => "cli",
-                    "anonymous" => "requester",
-                    _ => "system",
-                };
-                out.push(EventInput {
-                    seq: stored.seq,
-                    time_ms: value.get("time").and_then(serde_json::Value::as_i64).unwrap_or_default(),
-                    actor: actor_kind.to_owned(),
-                    action: s("action").unwrap_or_default(),
-                    purpose: s("purpose"),
-                    fields: value
-                        .get("fields")
-                        .and_then(serde_json::Value::as_array)
-                        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
-                        .unwrap_or_default(),
-                    outcome: s("outcome").unwrap_or_default(),
-                });
-            }
+        let mut batch = self.store.subject_events(id, 0, BATCH).await?;
+        while let Some(last) = batch.last() {
+            let from = last.seq + 1;
+            let more = batch.len() >= BATCH as usize;
+            let parse = tokio::task::spawn_blocking(move || shown_events(&batch));
+            let (parsed, next) = if more {
+                let (parsed, next) = tokio::join!(parse, self.store.subject_events(id, from, BATCH));
+                (parsed, next?)
+            } else {
+                (parse.await, Vec::new())
+            };
+            out.extend(parsed.map_err(joined)?);
+            batch = next;
         }
         Ok(out)
     }
@@ -1396,7 +1575,10 @@ impl<S: Store> Vault<S> {
         if r.kind == RequestKind::Portability {
             let export =
                 PortabilityExport::build(&input, register.map(|(_, reg)| reg), now.as_millis()).map_err(export_err)?;
-            return Ok(vec![("json", Zeroizing::new(export.to_json())), ("csv", Zeroizing::new(export.to_csv()))]);
+            return Ok(vec![
+                ("json", stored_form("json", export.to_json())),
+                ("csv", stored_form("csv", export.to_csv())),
+            ]);
         }
         let events = match subject {
             Some(s) => self.export_events(s).await?,
@@ -1414,14 +1596,15 @@ impl<S: Store> Vault<S> {
             Some(NoticeLang::En) => kluis_register::Lang::En,
             _ => kluis_register::Lang::Nl,
         };
-        Ok(vec![
-            ("json", Zeroizing::new(export.to_json())),
-            ("csv_zip", Zeroizing::new(export.to_csv_zip())),
-            ("html", Zeroizing::new(export.to_html(lang).into_bytes())),
-        ])
+        // Rendering and compressing is CPU work of tens of milliseconds for a long history: off the
+        // async workers, one format per thread.
+        tokio::task::spawn_blocking(move || render_access(&export, lang))
+            .await
+            .map_err(|e| VaultError::Store(kluis_store::StoreError::Backend(format!("rendering the export: {e}"))))?
     }
 
-    /// Seals exports under the request's key, reachable by one fresh download token.
+    /// Seals exports (in their stored form, see [`stored_form`]) under the request's key,
+    /// reachable by one fresh download token.
     fn seal_exports(
         &self,
         loaded: &Loaded,
@@ -1580,7 +1763,11 @@ impl<S: Store> Vault<S> {
         }
         let loaded = self.load_request(export.request).await?;
         let key = loaded.key.as_ref().ok_or(req_err(RequestError::DownloadNotFound))?;
-        let bytes = Self::open_item(key, export.request, &format!("export.{}", export.id), &export.sealed)?;
+        let stored = Self::open_item(key, export.request, &format!("export.{}", export.id), &export.sealed)?;
+        let bytes = Zeroizing::new(
+            at_rest::unpack(stored.to_vec())
+                .map_err(|e| VaultError::Store(kluis_store::StoreError::Corrupt(e.to_string())))?,
+        );
         let entry = self.entry(ctx, &loaded, TimelineKind::Downloaded, loaded.record.state, Some(format), None)?;
         let event = self.request_event(ctx, Action::RequestDownload, &loaded.record, "downloaded", Outcome::Success);
         self.store.append_timeline(export.request, &[entry], &[event]).await?;

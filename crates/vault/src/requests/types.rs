@@ -196,6 +196,9 @@ pub enum RequestError {
     Mail(String),
     #[error("the request was changed at the same time; retry")]
     Conflict,
+    /// Sending the portability export to another controller failed or was refused (Art. 20(2)).
+    #[error("the export was not transmitted: {0}")]
+    Transmit(#[from] super::TransmitError),
 }
 
 impl RequestError {
@@ -218,6 +221,7 @@ impl RequestError {
             RequestError::DownloadNotFound => "download_not_found",
             RequestError::Mail(_) => "mail_failed",
             RequestError::Conflict => "conflict",
+            RequestError::Transmit(e) => e.code(),
         }
     }
 
@@ -253,6 +257,7 @@ impl RequestError {
             RequestError::DownloadNotFound => "bij deze link hoort geen download".to_owned(),
             RequestError::Mail(stage) => format!("het bericht kon niet worden verstuurd: {stage}"),
             RequestError::Conflict => "het verzoek werd tegelijk gewijzigd; probeer het opnieuw".to_owned(),
+            RequestError::Transmit(e) => format!("de export is niet verstuurd ({}): {e}", e.code()),
         }
     }
 }
@@ -271,6 +276,8 @@ pub struct RequestSettings {
     /// Who signs the notices when the register names no controller contact.
     pub sender_name: String,
     pub sender_email: String,
+    /// How a portability export is sent to another controller (Art. 20(2)).
+    pub transmit: super::TransmitSettings,
 }
 
 impl Default for RequestSettings {
@@ -282,6 +289,7 @@ impl Default for RequestSettings {
             max_codes: 5,
             sender_name: "kluis".to_owned(),
             sender_email: "privacy@localhost".to_owned(),
+            transmit: super::TransmitSettings::default(),
         }
     }
 }
