@@ -416,9 +416,16 @@ impl AccessExport {
 
     /// The export as pretty-printed JSON (UTF-8), valid against [`AccessExport::json_schema`].
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self).expect("an access export always serialises");
-        out.push(b'\n');
+        let mut out = Vec::with_capacity(4096 + self.events.len() * 320 + self.subject.values.len() * 192);
+        self.write_json(&mut out).expect("an access export always serialises into memory");
         out
+    }
+
+    /// [`AccessExport::to_json`] into a writer, so the JSON can go straight into a compressor
+    /// without a copy of the whole text in memory.
+    pub fn write_json<W: std::io::Write>(&self, mut w: W) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut w, self)?;
+        w.write_all(b"\n")
     }
 
     /// The JSON Schema of the export, as committed in `docs/export.schema.json`.

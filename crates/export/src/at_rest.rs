@@ -8,7 +8,7 @@
 //! at rest, with no attacker-chosen text mixed in and no length observed per guess, so it gives no
 //! compression oracle.
 
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -36,10 +36,17 @@ pub fn compresses(format: &str) -> bool {
 
 /// The stored form of an export: gzip at the fastest level.
 pub fn pack(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 8 + 64), Compression::fast());
     // Writing into a Vec cannot fail.
-    encoder.write_all(bytes).expect("writing into memory");
-    encoder.finish().expect("writing into memory")
+    pack_with(|w| w.write_all(bytes)).expect("writing into memory")
+}
+
+/// The stored form of what `write` writes, compressed as it is written (the whole text never
+/// exists in memory); the first error of `write` is returned.
+pub fn pack_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<Vec<u8>> {
+    // Small writes (a serialiser's) are gathered before they reach the compressor.
+    let mut buffered = BufWriter::with_capacity(64 * 1024, GzEncoder::new(Vec::new(), Compression::fast()));
+    write(&mut buffered)?;
+    buffered.into_inner().map_err(std::io::IntoInnerError::into_error)?.finish()
 }
 
 /// The export as it was built: gzip is decompressed, anything else returned as it is.
@@ -70,6 +77,21 @@ mod tests {
         assert!(packed.starts_with(&GZIP_MAGIC));
         assert!(packed.len() * 10 < json.len(), "{} of {}", packed.len(), json.len());
         assert_eq!(unpack(packed).unwrap(), json);
+    }
+
+    #[test]
+    fn written_and_whole_packing_agree() {
+        let text = b"{\"event\":\"subject.read\"}\n".repeat(5000);
+        let streamed = pack_with(|w| {
+            for chunk in text.chunks(7) {
+                w.write_all(chunk)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(unpack(streamed).unwrap(), text);
+        let failing = pack_with(|_| Err(std::io::Error::other("the writer failed")));
+        assert_eq!(failing.unwrap_err().to_string(), "the writer failed");
     }
 
     #[test]

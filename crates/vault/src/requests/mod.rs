@@ -274,6 +274,12 @@ fn stored_form(format: &str, bytes: Vec<u8>) -> Zeroizing<Vec<u8>> {
     if at_rest::compresses(format) { Zeroizing::new(at_rest::pack(&bytes)) } else { bytes }
 }
 
+/// An export the builder refused (a time outside RFC 3339's years): the stored data are wrong.
+#[allow(clippy::needless_pass_by_value, reason = "the shape `map_err` calls")]
+fn export_err(e: kluis_export::ExportError) -> VaultError {
+    VaultError::Store(kluis_store::StoreError::Corrupt(e.to_string()))
+}
+
 /// Exports by format, each in its stored form.
 type StoredForms = Vec<(&'static str, Zeroizing<Vec<u8>>)>;
 
@@ -282,7 +288,10 @@ fn render_access(export: &AccessExport, lang: kluis_register::Lang) -> Result<St
     std::thread::scope(|scope| {
         let html = scope.spawn(|| stored_form("html", export.to_html(lang).into_bytes()));
         let zip = scope.spawn(|| stored_form("csv_zip", export.to_csv_zip()));
-        let json = stored_form("json", export.to_json());
+        // Straight into the compressor: the plaintext JSON never exists whole in memory.
+        let json = Zeroizing::new(
+            at_rest::pack_with(|w| export.write_json(w)).expect("an access export serialises into memory"),
+        );
         let joined = |h: std::thread::ScopedJoinHandle<'_, Zeroizing<Vec<u8>>>| {
             h.join()
                 .map_err(|_| VaultError::Store(kluis_store::StoreError::Backend("rendering an export panicked".into())))
@@ -1306,7 +1315,7 @@ impl<S: Store> Vault<S> {
         let mut affected: Vec<String> = Vec::new();
         match r.kind {
             RequestKind::Access | RequestKind::Portability => {
-                let built = self.build_exports(&work_ctx, &r, subject, register.as_deref()).await?;
+                let built = self.build_exports(&work_ctx, &r, register.as_deref()).await?;
                 let (t, stored) = self.seal_exports(&loaded, built)?;
                 token = Some(t);
                 exports = stored;
@@ -1439,12 +1448,7 @@ impl<S: Store> Vault<S> {
         let mut work_ctx = ctx.clone();
         work_ctx.purpose = kluis_domain::Purpose::parse(REQUEST_PURPOSE).ok();
         let register = self.register();
-        let json = match self.build_exports(&work_ctx, r, r.subject, register.as_deref()).await?.into_iter().next() {
-            Some(("json", stored)) => at_rest::unpack(stored.to_vec())
-                .map_err(|e| VaultError::Store(kluis_store::StoreError::Corrupt(e.to_string())))?,
-            _ => return Err(req_err(RequestError::WrongFulfilment(r.kind))),
-        };
-        let json = Zeroizing::new(json);
+        let json = Zeroizing::new(self.portability_export(&work_ctx, r, register.as_deref()).await?.to_json());
         let outcome = transmit::transmit(&self.requests.settings.transmit, &target, &r.id.to_string(), &json).await;
         let (detail, reason) = match &outcome {
             Ok(receipt) => (format!("{host}:{}", receipt.status), "transmitted"),
@@ -1549,38 +1553,54 @@ impl<S: Store> Vault<S> {
         Ok(out)
     }
 
-    /// Builds the exports of an access or portability request: (format, bytes).
-    async fn build_exports(
+    /// The subject's values for an export; an empty subject when the request has none.
+    async fn subject_input(
         &self,
         ctx: &AuditContext,
         r: &RequestRecord,
         subject: Option<SubjectId>,
-        register: Option<&(kluis_store::StoredRegisterVersion, Register)>,
-    ) -> Result<Vec<(&'static str, Zeroizing<Vec<u8>>)>, VaultError> {
-        let now = self.clock.now();
+    ) -> Result<SubjectInput, VaultError> {
         let input = match subject {
             Some(s) => self.export_subject(ctx, s).await?,
             None => None,
         };
-        let input = input.unwrap_or_else(|| SubjectInput {
+        Ok(input.unwrap_or_else(|| SubjectInput {
             id: String::new(),
             kind: String::new(),
             created_at_ms: r.received_at.as_millis(),
             restricted: false,
             archived_until_ms: None,
             values: Vec::new(),
-        });
-        let export_err =
-            |e: kluis_export::ExportError| VaultError::Store(kluis_store::StoreError::Corrupt(e.to_string()));
+        }))
+    }
+
+    /// The portability export (Art. 20): the values the subject provided under consent or contract.
+    async fn portability_export(
+        &self,
+        ctx: &AuditContext,
+        r: &RequestRecord,
+        register: Option<&(kluis_store::StoredRegisterVersion, Register)>,
+    ) -> Result<PortabilityExport, VaultError> {
+        let input = self.subject_input(ctx, r, r.subject).await?;
+        PortabilityExport::build(&input, register.map(|(_, reg)| reg), self.clock.now().as_millis()).map_err(export_err)
+    }
+
+    /// Builds the exports of an access or portability request, in their stored form.
+    async fn build_exports(
+        &self,
+        ctx: &AuditContext,
+        r: &RequestRecord,
+        register: Option<&(kluis_store::StoredRegisterVersion, Register)>,
+    ) -> Result<StoredForms, VaultError> {
         if r.kind == RequestKind::Portability {
-            let export =
-                PortabilityExport::build(&input, register.map(|(_, reg)| reg), now.as_millis()).map_err(export_err)?;
+            let export = self.portability_export(ctx, r, register).await?;
             return Ok(vec![
                 ("json", stored_form("json", export.to_json())),
                 ("csv", stored_form("csv", export.to_csv())),
             ]);
         }
-        let events = match subject {
+        let input = self.subject_input(ctx, r, r.subject).await?;
+        let events = match r.subject {
             Some(s) => self.export_events(s).await?,
             None => Vec::new(),
         };
@@ -1590,8 +1610,8 @@ impl<S: Store> Vault<S> {
             sha256_hex: register.map(|(v, _)| hex::encode(v.sha256)),
         };
         let request = kluis_export::RequestRef { id: r.id.to_string(), received_at_ms: r.received_at.as_millis() };
-        let export =
-            AccessExport::build(&input, &events, &reg_input, Some(&request), now.as_millis()).map_err(export_err)?;
+        let export = AccessExport::build(&input, &events, &reg_input, Some(&request), self.clock.now().as_millis())
+            .map_err(export_err)?;
         let lang = match NoticeLang::parse(&r.lang) {
             Some(NoticeLang::En) => kluis_register::Lang::En,
             _ => kluis_register::Lang::Nl,
