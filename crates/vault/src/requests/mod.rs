@@ -1553,14 +1553,9 @@ impl<S: Store> Vault<S> {
         Ok(out)
     }
 
-    /// The subject's values for an export; an empty subject when the request has none.
-    async fn subject_input(
-        &self,
-        ctx: &AuditContext,
-        r: &RequestRecord,
-        subject: Option<SubjectId>,
-    ) -> Result<SubjectInput, VaultError> {
-        let input = match subject {
+    /// The values of the request's subject for an export; an empty subject when it has none.
+    async fn subject_input(&self, ctx: &AuditContext, r: &RequestRecord) -> Result<SubjectInput, VaultError> {
+        let input = match r.subject {
             Some(s) => self.export_subject(ctx, s).await?,
             None => None,
         };
@@ -1581,7 +1576,7 @@ impl<S: Store> Vault<S> {
         r: &RequestRecord,
         register: Option<&(kluis_store::StoredRegisterVersion, Register)>,
     ) -> Result<PortabilityExport, VaultError> {
-        let input = self.subject_input(ctx, r, r.subject).await?;
+        let input = self.subject_input(ctx, r).await?;
         PortabilityExport::build(&input, register.map(|(_, reg)| reg), self.clock.now().as_millis()).map_err(export_err)
     }
 
@@ -1599,7 +1594,7 @@ impl<S: Store> Vault<S> {
                 ("csv", stored_form("csv", export.to_csv())),
             ]);
         }
-        let input = self.subject_input(ctx, r, r.subject).await?;
+        let input = self.subject_input(ctx, r).await?;
         let events = match r.subject {
             Some(s) => self.export_events(s).await?,
             None => Vec::new(),
