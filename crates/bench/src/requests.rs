@@ -81,32 +81,12 @@ fn mail_with(dir: &Path, reference: &str, needle: &str) -> anyhow::Result<String
             continue;
         }
         let raw = std::fs::read_to_string(&path)?;
-        let text = decode_qp(&raw);
+        let text = kluis_mail::decode_quoted_printable(&raw);
         if text.contains(reference) && text.contains(needle) {
             return Ok(text);
         }
     }
     anyhow::bail!("no mail for {reference} containing {needle:?}")
-}
-
-fn decode_qp(text: &str) -> String {
-    let joined = text.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn code_in(mail: &str) -> anyhow::Result<String> {

@@ -22,6 +22,29 @@ pub struct FileMailer {
     clock: Arc<dyn Clock>,
 }
 
+/// Reads back what the file mailer wrote: undoes the quoted-printable transfer encoding of a
+/// whole `.eml` text (soft line breaks and `=XX`; invalid UTF-8 replaced), so the notice can be
+/// read or searched as it was composed. For tools and tests that look at `<data_dir>/mail`.
+pub fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl FileMailer {
     /// Uses `config.file.directory` (created with mode 0700 when missing) and `config.from`.
     pub fn new(config: &MailConfig, clock: Arc<dyn Clock>) -> Result<FileMailer, MailError> {
@@ -192,6 +215,23 @@ mod tests {
             let mode = std::fs::metadata(mailer.directory()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn quoted_printable_known_answers() {
+        assert_eq!(decode_quoted_printable("caf=C3=A9 en =\r\nbrood=3D"), "café en brood=");
+        assert_eq!(decode_quoted_printable("a=\nb =ZZ ="), "ab =ZZ =", "soft breaks; no valid escape, kept");
+    }
+
+    #[tokio::test]
+    async fn a_written_notice_reads_back_as_composed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mailer = mailer(tmp.path());
+        mailer.send(&message()).await.unwrap();
+        let path = std::fs::read_dir(mailer.directory()).unwrap().next().unwrap().unwrap().path();
+        let raw = std::fs::read_to_string(path).unwrap();
+        let text = decode_quoted_printable(&raw);
+        assert!(text.contains("481516") && text.contains("Uw verificatiecode"), "{text}");
     }
 
     #[tokio::test]

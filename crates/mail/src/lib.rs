@@ -34,7 +34,7 @@ use kluis_domain::time::Clock;
 
 pub use config::{FileConfig, MailConfig, SmtpConfig, TlsMode, Transport};
 pub use error::{MailError, SmtpStage};
-pub use file::FileMailer;
+pub use file::{FileMailer, decode_quoted_printable};
 pub use message::{Message, MessageId};
 pub use smtp::SmtpMailer;
 pub use templates::{

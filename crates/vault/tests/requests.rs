@@ -150,27 +150,6 @@ async fn customer(f: &Fixture) -> SubjectId {
         .expect("create the customer")
 }
 
-/// Decodes a quoted-printable body (soft line breaks and `=XX`).
-fn quoted_printable(text: &str) -> String {
-    let joined = text.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
 /// The mails written so far, decoded, with their file names.
 fn mails(dir: &Path) -> Vec<(PathBuf, String)> {
     let files: Vec<PathBuf> =
@@ -178,7 +157,7 @@ fn mails(dir: &Path) -> Vec<(PathBuf, String)> {
     files
         .into_iter()
         .map(|p| {
-            let text = quoted_printable(&std::fs::read_to_string(&p).unwrap());
+            let text = kluis_mail::decode_quoted_printable(&std::fs::read_to_string(&p).unwrap());
             (p, text)
         })
         .collect()
