@@ -207,6 +207,23 @@ pub async fn token_by_hash<S: Store>(store: S) {
     assert_eq!(store.token_by_hash(&[0; 32]).await.expect("token_by_hash"), None, "{b}: zero hash");
 }
 
+/// A subject without values (all removed, or created bare) loads and is found with an empty value
+/// list, not as a missing subject; others' values never leak into it.
+pub async fn subject_without_values<S: Store>(store: S) {
+    let b = store.backend();
+    initialised(&store).await;
+    let full = new_subject(9);
+    let bare = NewSubject { id: SubjectId::generate(), values: Vec::new(), ..new_subject(10) };
+    store.create_subject(&full, &event(Action::SubjectCreate, Some(full.id), "full")).await.expect("create");
+    store.create_subject(&bare, &event(Action::SubjectCreate, Some(bare.id), "bare")).await.expect("create");
+    let record = load(&store, bare.id).await.unwrap_or_else(|| panic!("{b}: a bare subject loads"));
+    assert_eq!((record.id, record.revision, record.values.len()), (bare.id, 1, 0), "{b}: bare subject");
+    assert_eq!(record.data_key, bare.data_key, "{b}: its key");
+    let found = store.find_subjects(&bare.index[0], |_| Vec::new()).await.expect("find");
+    assert_eq!(found, vec![record], "{b}: found by its index entry, with no values");
+    assert_eq!(load(&store, full.id).await.map(|r| r.values.len()), Some(3), "{b}: the other keeps its values");
+}
+
 /// create/load round trip; a duplicate id is refused and changes nothing.
 pub async fn create_and_load<S: Store>(store: S) {
     let b = store.backend();

@@ -28,6 +28,7 @@ conformance! {
     keyring_lifecycle => sqlite_keyring_lifecycle, postgres_keyring_lifecycle;
     token_by_hash => sqlite_token_by_hash, postgres_token_by_hash;
     create_and_load => sqlite_create_and_load, postgres_create_and_load;
+    subject_without_values => sqlite_subject_without_values, postgres_subject_without_values;
     create_subjects_batch => sqlite_create_subjects_batch, postgres_create_subjects_batch;
     read_subject_audits => sqlite_read_subject_audits, postgres_read_subject_audits;
     find_subjects_by_index => sqlite_find_subjects_by_index, postgres_find_subjects_by_index;

@@ -25,6 +25,8 @@ cases! {
     group_commit_concurrent_mix => sqlite_group_commit_concurrent_mix, postgres_group_commit_concurrent_mix;
     group_commit_panicking_jobs_stay_alone => sqlite_group_commit_panicking_jobs_stay_alone, postgres_group_commit_panicking_jobs_stay_alone;
     group_commit_reads_follow_log_order => sqlite_group_commit_reads_follow_log_order, postgres_group_commit_reads_follow_log_order;
+    group_commit_tree_across_other_appends => sqlite_group_commit_tree_across_other_appends, postgres_group_commit_tree_across_other_appends;
+    group_commit_creates_with_a_taken_id => sqlite_group_commit_creates_with_a_taken_id, postgres_group_commit_creates_with_a_taken_id;
 }
 
 /// The writer's throughput through the port on SQLite, without HTTP (ignored: a probe, not a

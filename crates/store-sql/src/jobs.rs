@@ -5,18 +5,16 @@
 
 use kluis_domain::{SubjectId, Timestamp};
 use kluis_store::{IndexEntry, NewSubject, StoreError, StoredValue, SubjectChange, SubjectRecord};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::{
-    MAX_PARAMS, ROWS_PER_INSERT, SUBJECT_COLUMNS, SqlStore, backend, subject_id, unique_or_backend, values_sql,
-};
+use crate::{MAX_PARAMS, ROWS_PER_INSERT, SUBJECT_COLUMNS, SqlStore, backend, unique_or_backend, values_sql};
 
 impl SqlStore {
     /// Inserts new subjects with their values and index entries: multi-row inserts of at most 100
     /// rows and 400 parameters (see `append_in` on why not more). A taken id is `Duplicate`.
     pub(crate) async fn insert_subjects_in(
         conn: &mut AnyConnection,
-        subjects: &[NewSubject],
+        subjects: &[&NewSubject],
     ) -> Result<(), StoreError> {
         let ids: Vec<String> = subjects.iter().map(|s| s.id.to_string()).collect();
         for chunk in subjects.iter().zip(&ids).collect::<Vec<_>>().chunks(MAX_PARAMS / SUBJECT_COLUMNS) {
@@ -149,24 +147,16 @@ impl SqlStore {
         conn: &mut AnyConnection,
         entry: &IndexEntry,
     ) -> Result<Vec<SubjectRecord>, StoreError> {
-        let ids: Vec<String> =
-            sqlx::query("SELECT subject_id FROM blind_index WHERE index_name = $1 AND digest = $2 ORDER BY subject_id")
-                .bind(&entry.index)
-                .bind(&entry.digest)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| backend(&e))?
-                .iter()
-                .map(|r| r.try_get("subject_id"))
-                .collect::<Result<_, _>>()
-                .map_err(|e| backend(&e))?;
-        let mut records = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(record) = Self::load_in(conn, subject_id(&id)?).await? {
-                records.push(record);
-            }
-        }
-        Ok(records)
+        let rows = sqlx::query(concat!(
+            crate::subject_select!(),
+            "JOIN blind_index b ON b.subject_id = s.id WHERE b.index_name = $1 AND b.digest = $2 ORDER BY s.id, v.field"
+        ))
+        .bind(&entry.index)
+        .bind(&entry.digest)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| backend(&e))?;
+        Self::records_from(&rows)
     }
 
     /// Deletes a subject's values, index entries and row (the only copy of its wrapped data key:

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use kluis_crypto::merkle::{self, Hash, NodeId, TreeBuilder};
 use kluis_domain::audit::AuditEvent;
-use kluis_domain::{AccountId, RequestId, SubjectId, SubjectKind, Timestamp, TokenId};
+use kluis_domain::{AccountId, RequestId, SubjectId, Timestamp, TokenId};
 use kluis_store::{
     AccountRecord, ArchiveChange, AuditLogRecord, Counts, IndexEntry, KeyringRecord, NewSubject,
     RegisterVersionSummary, RequestCode, RequestRecord, SealedSecret, SessionRecord, Store, StoreError,
@@ -77,6 +77,14 @@ fn u32_col(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
 
 fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| corrupt("integer out of range"))
+}
+
+/// The frontier of the audit log's Merkle tree at a size: the hashes of the complete subtrees
+/// ([`merkle::frontier`]) from which the next leaves' nodes are computed.
+#[derive(Debug, Clone)]
+pub(crate) struct Frontier {
+    size: u64,
+    hashes: Vec<Hash>,
 }
 
 /// Rows per multi-row INSERT of a bulk write (see `SqlStore::append_in` on why not more).
@@ -154,6 +162,19 @@ fn opt_list_col(row: &AnyRow, col: &str) -> Result<Option<Vec<String>>, StoreErr
     text.map(|t| serde_json::from_str(&t).map_err(|_| corrupt(col))).transpose()
 }
 
+/// A subject with its values in one statement (`s` the subject, `v` its values; a `LEFT JOIN`, so
+/// a subject without values is one row), read by [`SqlStore::records_from`]. Followed by the
+/// `WHERE` clause and an `ORDER BY` that keeps each subject's rows together.
+macro_rules! subject_select {
+    () => {
+        "SELECT s.id, s.kind, s.created_at, s.updated_at, s.revision, s.restricted, s.archive_purpose, \
+         s.archive_until, s.objections, s.key_version, s.kek_version, s.wrapped_key, v.field, \
+         v.key_version AS value_key_version, v.ciphertext \
+         FROM subjects s LEFT JOIN subject_values v ON v.subject_id = s.id "
+    };
+}
+pub(crate) use subject_select;
+
 /// The columns of a token, in the order [`SqlStore::token_from`] reads them by name.
 macro_rules! token_select {
     () => {
@@ -211,6 +232,20 @@ impl SqlStore {
         if events.is_empty() {
             return Ok(());
         }
+        Self::append_after(tx, events, None).await.map(drop)
+    }
+
+    /// [`Self::append_in`] for a non-empty batch, given the frontier of a committed log when the
+    /// caller knows one (the group-commit writer keeps the frontier its last commit left): it is
+    /// used when the log still has that size, else the frontier is read from the nodes. A committed
+    /// log of a given size has one frontier (the log only grows), so a frontier kept across
+    /// transactions is never wrong for its size. Returns the frontier after these events, valid
+    /// once they commit.
+    pub(crate) async fn append_after(
+        tx: &mut AnyConnection,
+        events: &[AuditEvent],
+        known: Option<&Frontier>,
+    ) -> Result<Frontier, StoreError> {
         let n = i64::try_from(events.len()).map_err(|_| corrupt("audit batch"))?;
         let row = sqlx::query("UPDATE audit_head SET size = size + $1 WHERE id = 1 RETURNING size")
             .bind(n)
@@ -219,8 +254,11 @@ impl SqlStore {
             .map_err(|e| backend(&e))?;
         let new_size: i64 = row.try_get("size").map_err(|e| backend(&e))?;
         let old_size = u64::try_from(new_size - n).map_err(|_| corrupt("audit size"))?;
-        let frontier = Self::nodes_in(tx, &merkle::frontier(old_size)).await?;
-        let mut tree = TreeBuilder::from_frontier(old_size, &frontier).map_err(|_| corrupt("audit frontier"))?;
+        let mut tree = match known {
+            Some(known) if known.size == old_size => TreeBuilder::from_frontier(old_size, &known.hashes),
+            _ => TreeBuilder::from_frontier(old_size, &Self::nodes_in(tx, &merkle::frontier(old_size)).await?),
+        }
+        .map_err(|_| corrupt("audit frontier"))?;
 
         let mut event_rows: Vec<(i64, i64, Vec<u8>, Option<&str>)> = Vec::with_capacity(events.len());
         let mut node_rows: Vec<(NodeId, i64, Hash)> = Vec::with_capacity(events.len() * 2);
@@ -251,7 +289,7 @@ impl SqlStore {
             }
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
-        Ok(())
+        Ok(Frontier { size: tree.size(), hashes: tree.frontier_hashes().to_vec() })
     }
 
     /// Hashes of the given nodes, in the order asked.
@@ -321,52 +359,56 @@ impl SqlStore {
     }
 
     async fn load_in(conn: &mut AnyConnection, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
-        let id_text = id.to_string();
-        let Some(row) = sqlx::query(
-            "SELECT kind, created_at, updated_at, revision, restricted, archive_purpose, archive_until, objections, \
-             key_version, kek_version, wrapped_key FROM subjects WHERE id = $1",
-        )
-        .bind(&id_text)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| backend(&e))?
-        else {
-            return Ok(None);
-        };
-        let kind: String = row.try_get("kind").map_err(|e| backend(&e))?;
-        let kind: SubjectKind = kind.parse().map_err(|_| corrupt("subject kind"))?;
-        let values = sqlx::query(
-            "SELECT field, key_version, ciphertext FROM subject_values WHERE subject_id = $1 ORDER BY field",
-        )
-        .bind(&id_text)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| backend(&e))?
-        .iter()
-        .map(|v| {
-            Ok(StoredValue {
-                field: v.try_get("field").map_err(|e| backend(&e))?,
-                key_version: u32_col(v, "key_version")?,
-                ciphertext: v.try_get("ciphertext").map_err(|e| backend(&e))?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(SubjectRecord {
-            id,
-            kind,
-            created_at: Timestamp(row.try_get("created_at").map_err(|e| backend(&e))?),
-            updated_at: Timestamp(row.try_get("updated_at").map_err(|e| backend(&e))?),
-            revision: row.try_get("revision").map_err(|e| backend(&e))?,
-            restricted: row.try_get::<i64, _>("restricted").map_err(|e| backend(&e))? != 0,
-            archive: requests::archive_from(&row)?,
-            objections: list_col(&row, "objections")?,
-            data_key: WrappedDataKey {
-                key_version: u32_col(&row, "key_version")?,
-                kek_version: u32_col(&row, "kek_version")?,
-                wrapped: row.try_get("wrapped_key").map_err(|e| backend(&e))?,
-            },
-            values,
-        }))
+        let rows = sqlx::query(concat!(subject_select!(), "WHERE s.id = $1 ORDER BY v.field"))
+            .bind(id.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| backend(&e))?;
+        Ok(Self::records_from(&rows)?.pop())
+    }
+
+    /// Subject records from the rows of a [`subject_select!`] query ordered by subject: one row
+    /// per value (the subject's columns repeated), or one row with NULL value columns for a
+    /// subject without values.
+    fn records_from(rows: &[AnyRow]) -> Result<Vec<SubjectRecord>, StoreError> {
+        let mut records: Vec<SubjectRecord> = Vec::new();
+        for row in rows {
+            let id: String = row.try_get("id").map_err(|e| backend(&e))?;
+            let id = subject_id(&id)?;
+            if records.last().is_none_or(|r| r.id != id) {
+                let kind: String = row.try_get("kind").map_err(|e| backend(&e))?;
+                records.push(SubjectRecord {
+                    id,
+                    kind: kind.parse().map_err(|_| corrupt("subject kind"))?,
+                    created_at: Timestamp(row.try_get("created_at").map_err(|e| backend(&e))?),
+                    updated_at: Timestamp(row.try_get("updated_at").map_err(|e| backend(&e))?),
+                    revision: row.try_get("revision").map_err(|e| backend(&e))?,
+                    restricted: row.try_get::<i64, _>("restricted").map_err(|e| backend(&e))? != 0,
+                    archive: requests::archive_from(row)?,
+                    objections: list_col(row, "objections")?,
+                    data_key: WrappedDataKey {
+                        key_version: u32_col(row, "key_version")?,
+                        kek_version: u32_col(row, "kek_version")?,
+                        wrapped: row.try_get("wrapped_key").map_err(|e| backend(&e))?,
+                    },
+                    values: Vec::new(),
+                });
+            }
+            let field: Option<String> = row.try_get("field").map_err(|e| backend(&e))?;
+            if let (Some(field), Some(record)) = (field, records.last_mut()) {
+                let key_version: Option<i64> = row.try_get("value_key_version").map_err(|e| backend(&e))?;
+                let ciphertext: Option<Vec<u8>> = row.try_get("ciphertext").map_err(|e| backend(&e))?;
+                let (Some(key_version), Some(ciphertext)) = (key_version, ciphertext) else {
+                    return Err(corrupt("subject value"));
+                };
+                record.values.push(StoredValue {
+                    field,
+                    key_version: u32::try_from(key_version).map_err(|_| corrupt("value_key_version"))?,
+                    ciphertext,
+                });
+            }
+        }
+        Ok(records)
     }
 
     fn token_from(row: &AnyRow) -> Result<TokenRecord, StoreError> {
@@ -625,30 +667,14 @@ impl Store for SqlStore {
     }
 
     async fn create_subject(&self, subject: &NewSubject, audit: &AuditEvent) -> Result<(), StoreError> {
-        let (subject, audit) = (subject.clone(), audit.clone());
-        self.writer
-            .write(move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
-                Box::pin(async move {
-                    Self::insert_subjects_in(conn, std::slice::from_ref(&subject)).await?;
-                    Ok(((), vec![audit]))
-                })
-            })
-            .await
+        self.writer.create(vec![subject.clone()], vec![audit.clone()]).await
     }
 
     async fn create_subjects(&self, subjects: &[NewSubject], audit: &[AuditEvent]) -> Result<(), StoreError> {
         if subjects.is_empty() && audit.is_empty() {
             return Ok(());
         }
-        let (subjects, audit) = (subjects.to_vec(), audit.to_vec());
-        self.writer
-            .write(move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
-                Box::pin(async move {
-                    Self::insert_subjects_in(conn, &subjects).await?;
-                    Ok(((), audit))
-                })
-            })
-            .await
+        self.writer.create(subjects.to_vec(), audit.to_vec()).await
     }
 
     async fn load_subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {

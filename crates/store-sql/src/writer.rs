@@ -5,7 +5,7 @@
 //! whatever else is queued (at most [`MAX_BATCH`]), begins one write transaction, runs each job in
 //! its own savepoint (a failing or panicking job is rolled back to it and gets its error; the
 //! others go on), appends the audit events of all successful jobs in job order with one
-//! `append_in` (so sequence numbers stay dense and in commit order), commits once, and only then
+//! `append_after` (so sequence numbers stay dense and in commit order), commits once, and only then
 //! answers every job. When the append or the commit fails, every job of the batch gets the error
 //! and nothing of the batch is kept.
 //!
@@ -24,12 +24,12 @@ use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::task::{Context, Poll};
 
 use kluis_domain::audit::AuditEvent;
-use kluis_store::StoreError;
+use kluis_store::{NewSubject, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 
-use crate::{Dialect, SqlStore, backend};
+use crate::{Dialect, Frontier, SqlStore, backend};
 
 /// A boxed future borrowing the writer's connection.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -100,6 +100,61 @@ trait Job: Send {
     fn run(self: Box<Self>, conn: &mut AnyConnection) -> BoxFuture<'_, Option<(Finish, Events)>>;
     /// Answers the job with an error without running it.
     fn fail(self: Box<Self>, error: &StoreError);
+    /// A create job as such (its rows can be inserted together with those of the creates queued
+    /// next to it); any other job back.
+    fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>>;
+    fn is_create(&self) -> bool;
+}
+
+/// New subjects and their events ([`Writer::create`]). A run of consecutive creates in a batch is
+/// inserted with one set of multi-row inserts instead of one per job; when that fails (a taken id),
+/// it is rolled back and each create runs alone, so only the failing one gets the error.
+pub(crate) struct Create {
+    subjects: Vec<NewSubject>,
+    events: Vec<AuditEvent>,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+impl Create {
+    /// Its answer once the batch's outcome is known, and its events.
+    fn done(self) -> (Finish, Events) {
+        let Create { events, reply, .. } = self;
+        let finish: Finish = Box::new(move |outcome: Result<(), &StoreError>| {
+            let _ = reply.send(outcome.map_err(duplicate));
+        });
+        (finish, Events::Ready(events))
+    }
+}
+
+impl Job for Create {
+    fn mode(&self) -> Mode {
+        Mode::Write
+    }
+
+    fn run(self: Box<Self>, conn: &mut AnyConnection) -> BoxFuture<'_, Option<(Finish, Events)>> {
+        Box::pin(async move {
+            let subjects: Vec<&NewSubject> = self.subjects.iter().collect();
+            match SqlStore::insert_subjects_in(conn, &subjects).await {
+                Ok(()) => Some(self.done()),
+                Err(e) => {
+                    let _ = self.reply.send(Err(e));
+                    None
+                }
+            }
+        })
+    }
+
+    fn fail(self: Box<Self>, error: &StoreError) {
+        let _ = self.reply.send(Err(duplicate(error)));
+    }
+
+    fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>> {
+        Ok(*self)
+    }
+
+    fn is_create(&self) -> bool {
+        true
+    }
 }
 
 struct Typed<T, F> {
@@ -139,6 +194,14 @@ where
 
     fn fail(self: Box<Self>, error: &StoreError) {
         let _ = self.reply.send(Err(duplicate(error)));
+    }
+
+    fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>> {
+        Err(self)
+    }
+
+    fn is_create(&self) -> bool {
+        false
     }
 }
 
@@ -309,6 +372,15 @@ impl Writer {
         Self::answer(answer).await
     }
 
+    /// Inserts new subjects (values, index entries) and appends their events; answers after the
+    /// commit. A taken id is `Duplicate` and leaves nothing.
+    pub(crate) async fn create(&self, subjects: Vec<NewSubject>, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let queue = self.queue()?;
+        queue.send(Msg::Job(Box::new(Create { subjects, events, reply }))).await.map_err(|_| abandoned())?;
+        Self::answer(answer).await
+    }
+
     /// An audited read: `read` runs inside the writer's transaction and hands its result to this
     /// task, which builds the audit events from it (`audit` need not be `'static`); the result is
     /// returned only after the batch holding those events has committed.
@@ -431,6 +503,9 @@ async fn writer_task(
     mut rx: mpsc::Receiver<Msg>,
 ) {
     let mut conn: Option<PoolConnection<Any>> = None;
+    // The frontier the last committed batch left: saves reading it back from the nodes while no
+    // other write transaction appended in between.
+    let mut frontier: Option<Frontier> = None;
     let mut closing = None;
     while let Some(first) = rx.recv().await {
         let mut batch: Vec<Box<dyn Job>> = Vec::new();
@@ -455,7 +530,7 @@ async fn writer_task(
                     Err(_) => break,
                 }
             }
-            run_batch(&pool, dialect, &stats, &mut conn, batch).await;
+            run_batch(&pool, dialect, &stats, &mut conn, &mut frontier, batch).await;
         }
         if closing.is_some() {
             // Drain: no new jobs are accepted, every queued one still runs.
@@ -469,7 +544,7 @@ async fn writer_task(
             }
             for chunk in chunk_jobs(rest) {
                 let _gate = gate.lock().await;
-                run_batch(&pool, dialect, &stats, &mut conn, chunk).await;
+                run_batch(&pool, dialect, &stats, &mut conn, &mut frontier, chunk).await;
             }
             break;
         }
@@ -502,6 +577,7 @@ async fn run_batch(
     dialect: &'static Dialect,
     stats: &Stats,
     slot: &mut Option<PoolConnection<Any>>,
+    frontier: &mut Option<Frontier>,
     batch: Vec<Box<dyn Job>>,
 ) {
     if slot.is_none() {
@@ -521,15 +597,19 @@ async fn run_batch(
     let mut done: Vec<Finish> = Vec::with_capacity(batch.len());
     let outcome = run_jobs(conn, dialect, batch, &mut done).await;
     let outcome = match outcome {
-        Ok(events) => match SqlStore::append_in(conn, &events).await {
-            Ok(()) if events.is_empty() && done.is_empty() => exec(conn, "ROLLBACK").await,
-            Ok(()) => exec(conn, "COMMIT").await,
+        Ok(events) if events.is_empty() && done.is_empty() => exec(conn, "ROLLBACK").await.map(|()| None),
+        Ok(events) if events.is_empty() => exec(conn, "COMMIT").await.map(|()| None),
+        Ok(events) => match SqlStore::append_after(conn, &events, frontier.as_ref()).await {
+            Ok(after) => exec(conn, "COMMIT").await.map(|()| Some(after)),
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(()) => {
+        Ok(after) => {
+            if after.is_some() {
+                *frontier = after;
+            }
             tracing::trace!(jobs = done.len(), "group commit");
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats.jobs.fetch_add(done.len() as u64, Ordering::Relaxed);
@@ -559,7 +639,7 @@ async fn run_jobs(
     batch: Vec<Box<dyn Job>>,
     done: &mut Vec<Finish>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut jobs = batch.into_iter();
+    let mut jobs = batch.into_iter().peekable();
     if let Err(e) = exec(conn, dialect.begin_write).await {
         for job in jobs {
             job.fail(&e);
@@ -571,48 +651,16 @@ async fn run_jobs(
     // after a failed statement); a writing job has its own.
     let mut read_savepoint = false;
     while let Some(job) = jobs.next() {
-        let mode = job.mode();
-        let read_only = mode != Mode::Write;
-        let prepared = if mode == Mode::Events {
-            Ok(())
-        } else if read_only {
-            if read_savepoint {
-                Ok(())
-            } else {
-                read_savepoint = true;
-                exec(conn, "SAVEPOINT kluis_reads").await
+        let outcome = if job.is_create() && jobs.peek().is_some_and(|next| next.is_create()) {
+            let mut run = vec![job];
+            while let Some(next) = jobs.next_if(|next| next.is_create()) {
+                run.push(next);
             }
-        } else if read_savepoint {
-            read_savepoint = false;
-            match exec(conn, "RELEASE SAVEPOINT kluis_reads").await {
-                Ok(()) => exec(conn, "SAVEPOINT kluis_job").await,
-                Err(e) => Err(e),
-            }
+            run_creates(conn, run, &mut read_savepoint, done, &mut pending).await
         } else {
-            exec(conn, "SAVEPOINT kluis_job").await
+            run_job(conn, job, &mut read_savepoint, done, &mut pending).await
         };
-        if let Err(e) = prepared {
-            job.fail(&e);
-            for job in jobs {
-                job.fail(&e);
-            }
-            return Err(e);
-        }
-        let result = CatchUnwind(job.run(conn)).await;
-        let settled = match (result, read_only) {
-            (Ok(Some((finish, events))), _) => {
-                done.push(finish);
-                pending.push(events);
-                if read_only { Ok(()) } else { exec(conn, "RELEASE SAVEPOINT kluis_job").await }
-            }
-            (Ok(None) | Err(()), true) if mode == Mode::Events => Ok(()),
-            (Ok(None) | Err(()), true) => exec(conn, "ROLLBACK TO SAVEPOINT kluis_reads").await,
-            (Ok(None) | Err(()), false) => match exec(conn, "ROLLBACK TO SAVEPOINT kluis_job").await {
-                Ok(()) => exec(conn, "RELEASE SAVEPOINT kluis_job").await,
-                Err(e) => Err(e),
-            },
-        };
-        if let Err(e) = settled {
+        if let Err(e) = outcome {
             for job in jobs {
                 job.fail(&e);
             }
@@ -639,6 +687,108 @@ async fn run_jobs(
         events.append(&mut rx.await.unwrap_or_default());
     }
     Ok(events)
+}
+
+/// Opens the savepoint a job of `mode` runs in (see [`run_jobs`]).
+async fn savepoint_for(conn: &mut AnyConnection, mode: Mode, read_savepoint: &mut bool) -> Result<(), StoreError> {
+    if mode == Mode::Events {
+        Ok(())
+    } else if mode != Mode::Write {
+        if *read_savepoint {
+            Ok(())
+        } else {
+            *read_savepoint = true;
+            exec(conn, "SAVEPOINT kluis_reads").await
+        }
+    } else if *read_savepoint {
+        *read_savepoint = false;
+        exec(conn, "RELEASE SAVEPOINT kluis_reads").await?;
+        exec(conn, "SAVEPOINT kluis_job").await
+    } else {
+        exec(conn, "SAVEPOINT kluis_job").await
+    }
+}
+
+/// Runs one job in its savepoint; an `Err` is an error of the transaction itself (the job is
+/// answered with it).
+async fn run_job(
+    conn: &mut AnyConnection,
+    job: Box<dyn Job>,
+    read_savepoint: &mut bool,
+    done: &mut Vec<Finish>,
+    pending: &mut Vec<Events>,
+) -> Result<(), StoreError> {
+    let mode = job.mode();
+    if let Err(e) = savepoint_for(conn, mode, read_savepoint).await {
+        job.fail(&e);
+        return Err(e);
+    }
+    let read_only = mode != Mode::Write;
+    match (CatchUnwind(job.run(conn)).await, read_only) {
+        (Ok(Some((finish, events))), _) => {
+            done.push(finish);
+            pending.push(events);
+            if read_only { Ok(()) } else { exec(conn, "RELEASE SAVEPOINT kluis_job").await }
+        }
+        (Ok(None) | Err(()), true) if mode == Mode::Events => Ok(()),
+        (Ok(None) | Err(()), true) => exec(conn, "ROLLBACK TO SAVEPOINT kluis_reads").await,
+        (Ok(None) | Err(()), false) => {
+            exec(conn, "ROLLBACK TO SAVEPOINT kluis_job").await?;
+            exec(conn, "RELEASE SAVEPOINT kluis_job").await
+        }
+    }
+}
+
+/// Runs consecutive create jobs: their rows inserted together in one savepoint; when that fails,
+/// rolled back and each run alone (so a taken id fails only its own create).
+async fn run_creates(
+    conn: &mut AnyConnection,
+    run: Vec<Box<dyn Job>>,
+    read_savepoint: &mut bool,
+    done: &mut Vec<Finish>,
+    pending: &mut Vec<Events>,
+) -> Result<(), StoreError> {
+    let creates: Vec<Create> = run.into_iter().filter_map(|job| job.into_create().ok()).collect();
+    if let Err(e) = savepoint_for(conn, Mode::Write, read_savepoint).await {
+        for create in creates {
+            Box::new(create).fail(&e);
+        }
+        return Err(e);
+    }
+    let subjects: Vec<&NewSubject> = creates.iter().flat_map(|c| &c.subjects).collect();
+    let together = SqlStore::insert_subjects_in(conn, &subjects).await;
+    drop(subjects);
+    let settled = match together {
+        Ok(()) => exec(conn, "RELEASE SAVEPOINT kluis_job").await,
+        Err(_) => match exec(conn, "ROLLBACK TO SAVEPOINT kluis_job").await {
+            Ok(()) => exec(conn, "RELEASE SAVEPOINT kluis_job").await,
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = settled {
+        for create in creates {
+            Box::new(create).fail(&e);
+        }
+        return Err(e);
+    }
+    if together.is_ok() {
+        for create in creates {
+            let (finish, events) = create.done();
+            done.push(finish);
+            pending.push(events);
+        }
+        return Ok(());
+    }
+    let mut creates = creates.into_iter();
+    while let Some(create) = creates.next() {
+        if let Err(e) = run_job(conn, Box::new(create), read_savepoint, done, pending).await {
+            for create in creates {
+                Box::new(create).fail(&e);
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 fn ready(events: Vec<AuditEvent>) -> oneshot::Receiver<Vec<AuditEvent>> {

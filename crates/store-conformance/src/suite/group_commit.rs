@@ -7,8 +7,11 @@
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
+use kluis_domain::TokenId;
+use kluis_store::{Hash, NodeId, TokenRecord};
+
 use super::{
-    Action, AuditEvent, Future, IndexEntry, NewSubject, Pin, Poll, Store, StoreError, SubjectChange, SubjectId, T1,
+    Action, AuditEvent, Future, IndexEntry, NewSubject, Pin, Poll, Store, StoreError, SubjectChange, SubjectId, T0, T1,
     assert_dense, audit_log, counts, enc, entry, event, initialised, join_all, load, new_subject, value,
 };
 
@@ -406,4 +409,126 @@ pub async fn group_commit_reads_follow_log_order<S: Store>(store: S) {
         }
     }
     assert_eq!(reads, CALLERS * 8, "{b}: every read is logged once");
+}
+
+/// The writer keeps the Merkle frontier its last batch committed and reads it back only when
+/// another write transaction appended in between. With the writer's batches (appends, creates,
+/// reads) and gated appends outside it (token creation) interleaved and concurrent, every stored
+/// node must still be the node of the tree recomputed from the stored events.
+pub async fn group_commit_tree_across_other_appends<S: Store>(store: S) {
+    const ROUNDS: usize = 12;
+    let b = store.backend();
+    initialised(&store).await;
+    let seeded = seed(&store).await;
+    let token = |i: usize| TokenRecord {
+        id: TokenId::generate(),
+        name: format!("tree-{i}"),
+        hash: kluis_crypto::merkle::leaf_hash(format!("tree-{i}").as_bytes()),
+        role: "service".to_owned(),
+        created_at: T0,
+        revoked_at: None,
+        purposes: Some(vec!["storage".to_owned()]),
+        allowed_ips: Vec::new(),
+        expires_at: None,
+    };
+    // One at a time: writer batch, gated append, writer batch (the kept frontier is stale).
+    for i in 0..ROUNDS {
+        let appended = event(Action::SubjectRead, None, &format!("w-{i}"));
+        store.append_audit(std::slice::from_ref(&appended)).await.expect("append");
+        store.create_token(&token(i), &event(Action::TokenCreate, None, &format!("g-{i}"))).await.expect("token");
+        let id = seeded[i % seeded.len()].id;
+        store.read_subject(id, |_| event(Action::SubjectRead, Some(id), &format!("r-{i}"))).await.expect("read");
+    }
+    // And all at once.
+    let mut futures: Vec<Request<()>> = Vec::new();
+    for i in 0..CALLERS {
+        let (store, token) = (store.clone(), token(1000 + i));
+        let id = seeded[i % seeded.len()].id;
+        futures.push(Box::pin(async move {
+            match i % 3 {
+                0 => {
+                    let tag = format!("gc-{i}");
+                    store.create_token(&token, &event(Action::TokenCreate, None, &tag)).await.expect("token");
+                }
+                1 => {
+                    let s = new_subject(u8::try_from(100 + i).expect("small"));
+                    store.create_subject(&s, &event(Action::SubjectCreate, Some(s.id), "wc")).await.expect("create");
+                }
+                _ => {
+                    let tag = format!("rc-{i}");
+                    store.read_subject(id, |_| event(Action::SubjectRead, Some(id), &tag)).await.expect("read");
+                }
+            }
+        }));
+    }
+    join_all(futures).await;
+
+    let events = store.audit_events(0, super::ALL).await.expect("events");
+    let size = u64::try_from(events.len()).expect("small");
+    assert_eq!(store.audit_size().await.expect("size"), size, "{b}: the head counts every event");
+    assert!(size > u64::try_from(3 * ROUNDS + CALLERS).expect("small"), "{b}: the rounds appended");
+    let mut tree = kluis_crypto::merkle::TreeBuilder::new();
+    let mut expected: Vec<(NodeId, Hash)> = Vec::new();
+    for e in &events {
+        expected.extend(tree.push(kluis_crypto::merkle::leaf_hash(&e.event)));
+    }
+    let ids: Vec<NodeId> = expected.iter().map(|(id, _)| *id).collect();
+    let stored = store.audit_nodes(&ids).await.expect("nodes");
+    assert_eq!(stored.len(), expected.len(), "{b}: every node stored");
+    for ((id, want), got) in expected.iter().zip(&stored) {
+        assert_eq!(got, want, "{b}: node {}/{} differs from the recomputed tree", id.level, id.index);
+    }
+}
+
+/// A create made, its event, and what the store answered.
+type Attempt = (NewSubject, AuditEvent, Result<(), StoreError>);
+
+/// Creates queued together are inserted together; one with a taken id among them must fail alone:
+/// every other create of the batch is stored and audited once, the taken subject is untouched, and
+/// the failed create leaves no row and no event.
+pub async fn group_commit_creates_with_a_taken_id<S: Store>(store: S) {
+    const ROUNDS: usize = 4;
+    let b = store.backend();
+    initialised(&store).await;
+    let seeded = seed(&store).await;
+    let mut expected: Vec<Vec<u8>> = audit_log(&store).await.into_iter().map(|(_, e)| e).collect();
+    let mut created = Vec::new();
+    for round in 0..ROUNDS {
+        let mut futures: Vec<Request<Attempt>> = Vec::new();
+        for i in 0..CALLERS {
+            let store = store.clone();
+            let tag = u8::try_from(100 + i).expect("small");
+            // Every sixth create reuses a seeded subject's id.
+            let subject = if i % 6 == 5 {
+                NewSubject { id: seeded[(round + i) % seeded.len()].id, ..new_subject(tag) }
+            } else {
+                new_subject(tag)
+            };
+            let audit = event(Action::SubjectCreate, Some(subject.id), &format!("c-{round}-{i}"));
+            futures.push(Box::pin(async move {
+                let outcome = store.create_subject(&subject, &audit).await;
+                (subject, audit, outcome)
+            }));
+        }
+        for (i, (subject, audit, outcome)) in join_all(futures).await.into_iter().enumerate() {
+            if i % 6 == 5 {
+                assert!(matches!(outcome, Err(StoreError::Duplicate)), "{b}: create {i} with a taken id: {outcome:?}");
+            } else {
+                outcome.unwrap_or_else(|e| panic!("{b}: round {round}, create {i} failed beside a taken id: {e}"));
+                expected.push(enc(&audit));
+                created.push(subject);
+            }
+        }
+    }
+    assert_log(&store, &expected, &[]).await;
+    let c = counts(&store).await;
+    assert_eq!(c.subjects, i64::try_from(seeded.len() + created.len()).expect("small"), "{b}: subjects stored");
+    for s in &seeded {
+        let record = load(&store, s.id).await.unwrap_or_else(|| panic!("{b}: a seeded subject went"));
+        assert_eq!((record.revision, &record.data_key), (1, &s.data_key), "{b}: a taken id's subject untouched");
+    }
+    for s in &created {
+        let record = load(&store, s.id).await.unwrap_or_else(|| panic!("{b}: a created subject is missing"));
+        assert_eq!(record.values.len(), s.values.len(), "{b}: its values");
+    }
 }
