@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use kluis_crypto::merkle::{Hash, NodeId};
-use kluis_store_sql::{SqlStore, values_sql};
+use kluis_store_sql::{Params, SqlStore, values_sql};
 use sqlx::{AssertSqlSafe, Connection as _};
 
 /// Which database the store lives in.
@@ -185,8 +185,12 @@ impl BenchDb {
     ) -> anyhow::Result<()> {
         let mut tx = self.store.pool().begin_with(self.begin_write()).await?;
         for chunk in events.chunks(rows_per_statement.0) {
-            let sql =
-                values_sql(&format!("INSERT INTO {prefix}_events (seq, recorded_at, event) VALUES "), 3, chunk.len());
+            let sql = values_sql(
+                Params::of(&tx),
+                &format!("INSERT INTO {prefix}_events (seq, recorded_at, event) VALUES "),
+                3,
+                chunk.len(),
+            );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for (seq, time, bytes) in chunk {
                 query = query.bind(*seq).bind(*time).bind(bytes.clone());
@@ -195,6 +199,7 @@ impl BenchDb {
         }
         for chunk in nodes.chunks(rows_per_statement.1) {
             let sql = values_sql(
+                Params::of(&tx),
                 &format!("INSERT INTO {prefix}_nodes (level, idx, completed_by, hash) VALUES "),
                 4,
                 chunk.len(),

@@ -17,7 +17,7 @@ use kluis_domain::fields::{Catalogue, IndexName};
 use kluis_domain::time::SystemClock;
 use kluis_domain::{Purpose, SubjectId, SubjectKind};
 use kluis_store::Store as _;
-use kluis_store_sql::{SqlStore, values_sql};
+use kluis_store_sql::{Params, SqlStore, values_sql};
 use kluis_vault::Vault;
 use sqlx::AssertSqlSafe;
 
@@ -142,7 +142,7 @@ async fn raw_insert(db: &BenchDb, rows: &[Vec<(String, String)>]) -> anyhow::Res
     let ids: Vec<String> = rows.iter().map(|_| SubjectId::generate().to_string()).collect();
     let prefix = format!("INSERT INTO bench_import_raw (id, {}) VALUES ", FIELDS.join(", "));
     for (chunk, ids) in rows.chunks(MAX_PARAMS / RAW_COLUMNS).zip(ids.chunks(MAX_PARAMS / RAW_COLUMNS)) {
-        let mut query = sqlx::query(AssertSqlSafe(values_sql(&prefix, RAW_COLUMNS, chunk.len())));
+        let mut query = sqlx::query(AssertSqlSafe(values_sql(Params::of(&tx), &prefix, RAW_COLUMNS, chunk.len())));
         for (row, id) in chunk.iter().zip(ids) {
             query = query.bind(id.as_str());
             for (_, value) in row {

@@ -7,7 +7,7 @@ use kluis_domain::{SubjectId, Timestamp};
 use kluis_store::{IndexEntry, NewSubject, StoreError, StoredValue, SubjectChange, SubjectRecord};
 use sqlx::AnyConnection;
 
-use crate::{MAX_PARAMS, ROWS_PER_INSERT, SUBJECT_COLUMNS, SqlStore, backend, unique_or_backend, values_sql};
+use crate::{MAX_PARAMS, Params, ROWS_PER_INSERT, SUBJECT_COLUMNS, SqlStore, backend, unique_or_backend, values_sql};
 
 impl SqlStore {
     /// Inserts new subjects with their values and index entries: multi-row inserts of at most 100
@@ -19,6 +19,7 @@ impl SqlStore {
         let ids: Vec<String> = subjects.iter().map(|s| s.id.to_string()).collect();
         for chunk in subjects.iter().zip(&ids).collect::<Vec<_>>().chunks(MAX_PARAMS / SUBJECT_COLUMNS) {
             let sql = values_sql(
+                Params::of(conn),
                 "INSERT INTO subjects (id, kind, created_at, updated_at, revision, key_version, kek_version, \
                  wrapped_key) VALUES ",
                 SUBJECT_COLUMNS,
@@ -42,6 +43,7 @@ impl SqlStore {
             subjects.iter().zip(&ids).flat_map(|(s, id)| s.values.iter().map(move |v| (id.as_str(), v))).collect();
         for chunk in values.chunks(ROWS_PER_INSERT) {
             let sql = values_sql(
+                Params::of(conn),
                 "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ",
                 4,
                 chunk.len(),
@@ -64,8 +66,12 @@ impl SqlStore {
     /// Index entries as multi-row inserts; an entry already present is kept.
     async fn insert_index_rows(conn: &mut AnyConnection, entries: &[(&str, &IndexEntry)]) -> Result<(), StoreError> {
         for chunk in entries.chunks(ROWS_PER_INSERT) {
-            let mut sql =
-                values_sql("INSERT INTO blind_index (index_name, digest, subject_id) VALUES ", 3, chunk.len());
+            let mut sql = values_sql(
+                Params::of(conn),
+                "INSERT INTO blind_index (index_name, digest, subject_id) VALUES ",
+                3,
+                chunk.len(),
+            );
             sql.push_str(" ON CONFLICT DO NOTHING");
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, entry) in chunk {
@@ -107,6 +113,7 @@ impl SqlStore {
         set.reverse();
         for chunk in set.chunks(ROWS_PER_INSERT) {
             let mut sql = values_sql(
+                Params::of(conn),
                 "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ",
                 4,
                 chunk.len(),

@@ -94,8 +94,29 @@ const MAX_PARAMS: usize = 400;
 /// Columns of a `subjects` row as a bulk create inserts it.
 const SUBJECT_COLUMNS: usize = 8;
 
-/// `INSERT … VALUES ($1, $2), ($3, $4), …` for `rows` rows of `columns` values.
-pub fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
+/// How a statement built at run time names its parameters. PostgreSQL needs `$1, $2, …`; SQLite
+/// also takes anonymous `?`, bound in order, and sqlx-sqlite binds those without asking SQLite for
+/// each parameter's name: `sqlite3_bind_parameter_name` scans the statement's list of named
+/// parameters, which makes binding a `$n` statement quadratic in its parameters (15 % of a bulk
+/// import's time at 400 parameters; docs/BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Params {
+    /// `$1, $2, …`
+    Numbered,
+    /// `?, ?, …` in binding order.
+    Anonymous,
+}
+
+impl Params {
+    /// The cheaper form the connection's database accepts.
+    pub fn of(conn: &AnyConnection) -> Params {
+        if conn.backend_name() == "SQLite" { Params::Anonymous } else { Params::Numbered }
+    }
+}
+
+/// `INSERT … VALUES ($1, $2), ($3, $4), …` (or `(?, ?), (?, ?), …`) for `rows` rows of `columns`
+/// values.
+pub fn values_sql(params: Params, prefix: &str, columns: usize, rows: usize) -> String {
     let mut sql = String::from(prefix);
     for r in 0..rows {
         if r > 0 {
@@ -106,8 +127,13 @@ pub fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
             if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(r * columns + c + 1).to_string());
+            match params {
+                Params::Numbered => {
+                    sql.push('$');
+                    sql.push_str(&(r * columns + c + 1).to_string());
+                }
+                Params::Anonymous => sql.push('?'),
+            }
         }
         sql.push(')');
     }
@@ -270,11 +296,18 @@ impl SqlStore {
             }
             event_rows.push((seq, event.time, bytes, event.subject.as_deref()));
         }
-        // Multi-row inserts of at most 100 rows. Not more: sqlx-sqlite looks up every `$n` with
-        // `sqlite3_bind_parameter_name`, a linear scan, so binding is quadratic in the parameters
-        // of a statement (300 rows × 3 + 200 rows × 4 made it ~30 % of an append; docs/BENCHMARKS.md).
+        // Multi-row inserts of at most 100 rows. Not more: with `$n` parameters sqlx-sqlite looks
+        // up every name with `sqlite3_bind_parameter_name`, a linear scan, so binding was quadratic
+        // in the parameters of a statement (300 rows × 3 + 200 rows × 4 made it ~30 % of an
+        // append; docs/BENCHMARKS.md). SQLite now gets anonymous `?` ([`Params`]), which avoids
+        // the scan; PostgreSQL limits a statement to 65,535 parameters anyway.
         for chunk in event_rows.chunks(100) {
-            let sql = values_sql("INSERT INTO audit_events (seq, recorded_at, event, subject) VALUES ", 4, chunk.len());
+            let sql = values_sql(
+                Params::of(tx),
+                "INSERT INTO audit_events (seq, recorded_at, event, subject) VALUES ",
+                4,
+                chunk.len(),
+            );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (seq, time, bytes, subject) in chunk {
                 query = query.bind(*seq).bind(*time).bind(bytes.clone()).bind(*subject);
@@ -282,7 +315,12 @@ impl SqlStore {
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
         for chunk in node_rows.chunks(100) {
-            let sql = values_sql("INSERT INTO audit_nodes (level, idx, completed_by, hash) VALUES ", 4, chunk.len());
+            let sql = values_sql(
+                Params::of(tx),
+                "INSERT INTO audit_nodes (level, idx, completed_by, hash) VALUES ",
+                4,
+                chunk.len(),
+            );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, completed_by, hash) in chunk {
                 query = query.bind(i64::from(id.level)).bind(to_i64(id.index)?).bind(*completed_by).bind(hash.to_vec());
@@ -1423,5 +1461,24 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, StoreError> {
         self.subject_events_impl(id, from_seq, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Params, values_sql};
+
+    #[test]
+    fn values_sql_numbers_or_leaves_anonymous_in_binding_order() {
+        assert_eq!(
+            values_sql(Params::Numbered, "INSERT INTO t (a, b) VALUES ", 2, 3),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6)"
+        );
+        assert_eq!(
+            values_sql(Params::Anonymous, "INSERT INTO t (a, b) VALUES ", 2, 2),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(values_sql(Params::Numbered, "X ", 3, 1), "X ($1, $2, $3)");
+        assert_eq!(values_sql(Params::Anonymous, "X ", 1, 0), "X ");
     }
 }
