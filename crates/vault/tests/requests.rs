@@ -43,6 +43,7 @@ on_both_backends! {
     id_document_ladder => sqlite_id_document_ladder, postgres_id_document_ladder;
     deadlines_and_the_state_machine => sqlite_deadlines_and_the_state_machine, postgres_deadlines_and_the_state_machine;
     portability_transmitted_to_another_controller => sqlite_portability_transmitted_to_another_controller, postgres_portability_transmitted_to_another_controller;
+    fulfilment_and_a_concurrent_change => sqlite_fulfilment_and_a_concurrent_change, postgres_fulfilment_and_a_concurrent_change;
 }
 
 /// 2026-11-02 10:00 UTC, a Monday.
@@ -714,4 +715,99 @@ async fn portability_transmitted_to_another_controller(backend: Backend) {
             .any(|t| t.kind == TimelineKind::Transmitted && t.detail.as_deref() == Some("localhost:transmit_rejected")),
         "{last:?}"
     );
+}
+
+/// Makes every change of a subject row also run `effect` on the requests table, in the same
+/// transaction: the interleaving "a colleague changed the request while the right was being
+/// exercised", made deterministic in the real database. `None` removes it.
+async fn on_subject_change(f: &Fixture, backend: Backend, effect: Option<&str>) {
+    let pool = f.db.store.pool();
+    let statements: Vec<String> = match (backend, effect) {
+        (Backend::Sqlite, Some(effect)) => {
+            vec![format!("CREATE TRIGGER concurrent_change AFTER UPDATE ON subjects BEGIN {effect}; END")]
+        }
+        (Backend::Sqlite, None) => vec!["DROP TRIGGER concurrent_change".to_owned()],
+        (Backend::Postgres, Some(effect)) => vec![
+            format!(
+                "CREATE FUNCTION concurrent_change() RETURNS trigger LANGUAGE plpgsql AS $f$ \
+                 BEGIN {effect}; RETURN NEW; END $f$"
+            ),
+            "CREATE TRIGGER concurrent_change AFTER UPDATE ON subjects FOR EACH ROW \
+             EXECUTE FUNCTION concurrent_change()"
+                .to_owned(),
+        ],
+        (Backend::Postgres, None) => vec![
+            "DROP TRIGGER concurrent_change ON subjects".to_owned(),
+            "DROP FUNCTION concurrent_change()".to_owned(),
+        ],
+    };
+    for sql in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(pool).await.expect("install the interleaving");
+    }
+}
+
+/// A rectification whose request a colleague changes while the right is being exercised: when the
+/// change left the request open (a note, an extension: here its revision moves), the fulfilment
+/// records the right anyway, once; when the change closed it (withdrawn), the fulfilment reports a
+/// conflict and leaves the colleague's state, though the right was exercised.
+async fn fulfilment_and_a_concurrent_change(backend: Backend) {
+    let Some(f) = fixture(backend).await else { return };
+    let subject = customer(&f).await;
+    load_register(&f).await;
+    let app = AuditContext {
+        actor: Actor::Token(kluis_domain::TokenId::generate()),
+        purpose: None,
+        client: None,
+        request_id: None,
+    };
+    let rectify = |city: &str| NewRequest {
+        kind: RequestKind::Rectification,
+        channel: Channel::Api,
+        lang: NoticeLang::En,
+        email: None,
+        subject: Some(subject),
+        purpose: None,
+        details: None,
+        changes: vec![("city".to_owned(), Some(city.to_owned()))],
+    };
+    let city = async || {
+        let read = f.vault.get_subject(&operator("service_delivery"), &f.vault.operator_scope(), subject).await;
+        read.expect("read the customer").values["city"].as_str().to_owned()
+    };
+
+    // The request stays open: recorded anyway, with one fulfilment entry.
+    let view = f.vault.submit_request(&app, rectify("Kampen")).await.expect("submit");
+    on_subject_change(
+        &f,
+        backend,
+        Some(&format!("UPDATE requests SET revision = revision + 1 WHERE id = '{}'", view.id)),
+    )
+    .await;
+    let done = f.vault.fulfil_request(&staff(), view.id, Vec::new()).await.expect("fulfilled despite the change");
+    on_subject_change(&f, backend, None).await;
+    assert_eq!(done.state, RequestState::Completed);
+    assert_eq!(city().await, "Kampen");
+    let stored = f.vault.request_view(&staff(), view.id).await.expect("view");
+    assert_eq!(stored.state, RequestState::Completed, "the completion was saved");
+    let fulfilled = stored.timeline.iter().filter(|t| t.kind == TimelineKind::Fulfilled).count();
+    assert_eq!(fulfilled, 1, "recorded once: {:?}", stored.timeline);
+
+    // The change closes the request: a conflict, and the colleague's state stays.
+    let view = f.vault.submit_request(&app, rectify("Zwolle")).await.expect("submit");
+    on_subject_change(
+        &f,
+        backend,
+        Some(&format!(
+            "UPDATE requests SET state = 'withdrawn', closed_at = {START}, revision = revision + 1 WHERE id = '{}'",
+            view.id
+        )),
+    )
+    .await;
+    let refused = f.vault.fulfil_request(&staff(), view.id, Vec::new()).await;
+    on_subject_change(&f, backend, None).await;
+    assert_eq!(request_error(refused), RequestError::Conflict);
+    assert_eq!(city().await, "Zwolle", "the right itself was exercised before the conflict");
+    let stored = f.vault.request_view(&staff(), view.id).await.expect("view");
+    assert_eq!(stored.state, RequestState::Withdrawn, "the colleague's closing stays");
+    assert!(!stored.timeline.iter().any(|t| t.kind == TimelineKind::Fulfilled), "{:?}", stored.timeline);
 }
