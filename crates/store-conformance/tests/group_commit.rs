@@ -29,6 +29,27 @@ cases! {
     group_commit_creates_with_a_taken_id => sqlite_group_commit_creates_with_a_taken_id, postgres_group_commit_creates_with_a_taken_id;
 }
 
+/// Two stores on one database (two servers): see `group_commit::two_stores_on_one_database`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_two_stores_on_one_database() {
+    let db = sqlite().await;
+    let path = db.sqlite_path().expect("a SQLite database file");
+    let second = kluis_store_sqlite::open(&path).await.expect("open the same database again");
+    group_commit::two_stores_on_one_database(db.store.clone(), second.clone()).await;
+    second.close().await;
+    drop(db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_stores_on_one_database() {
+    let Some(db) = postgres().await else { return };
+    let url = db.url.clone().expect("the database's URL");
+    let second = kluis_store_postgres::connect(&url, 8).await.expect("connect to the same database again");
+    group_commit::two_stores_on_one_database(db.store.clone(), second.clone()).await;
+    second.close().await;
+    drop(db);
+}
+
 /// The writer's throughput through the port on SQLite, without HTTP (ignored: a probe, not a
 /// test; `cargo test --release -p kluis-store-conformance --test group_commit -- --ignored
 /// --nocapture`). Prints reads/s and creates/s with 32 concurrent callers and the mean batch.

@@ -463,10 +463,17 @@ pub async fn group_commit_tree_across_other_appends<S: Store>(store: S) {
     }
     join_all(futures).await;
 
+    let size = assert_tree_whole(&store).await;
+    assert!(size > u64::try_from(3 * ROUNDS + CALLERS).expect("small"), "{b}: the rounds appended");
+}
+
+/// Checks that the head counts every stored event and that every stored Merkle node is the node
+/// of the tree recomputed from the stored events; returns the log's size.
+async fn assert_tree_whole<S: Store>(store: &S) -> u64 {
+    let b = store.backend();
     let events = store.audit_events(0, super::ALL).await.expect("events");
     let size = u64::try_from(events.len()).expect("small");
     assert_eq!(store.audit_size().await.expect("size"), size, "{b}: the head counts every event");
-    assert!(size > u64::try_from(3 * ROUNDS + CALLERS).expect("small"), "{b}: the rounds appended");
     let mut tree = kluis_crypto::merkle::TreeBuilder::new();
     let mut expected: Vec<(NodeId, Hash)> = Vec::new();
     for e in &events {
@@ -478,6 +485,81 @@ pub async fn group_commit_tree_across_other_appends<S: Store>(store: S) {
     for ((id, want), got) in expected.iter().zip(&stored) {
         assert_eq!(got, want, "{b}: node {}/{} differs from the recomputed tree", id.level, id.index);
     }
+    size
+}
+
+/// A write's event (encoded) and what the store answered.
+type Written = (Vec<u8>, Result<(), StoreError>);
+
+/// Two stores on one database, as two servers share one: each has its own writer, gate and kept
+/// frontier, so their batches and gated writes meet only in the database. Concurrent creates,
+/// appends, reads and token creations through both: every acknowledged write is stored and
+/// audited once, a refused one (the database may abort one of two conflicting transactions)
+/// leaves nothing, the log is dense and its Merkle tree whole.
+pub async fn two_stores_on_one_database<S: Store>(one: S, two: S) {
+    let b = one.backend();
+    initialised(&one).await;
+    let seeded = seed(&one).await;
+    let mut expected: Vec<Vec<u8>> = audit_log(&one).await.into_iter().map(|(_, e)| e).collect();
+    let mut futures: Vec<Request<Written>> = Vec::new();
+    for i in 0..CALLERS {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let id = seeded[i % seeded.len()].id;
+        futures.push(Box::pin(async move {
+            let tag = format!("two-{i}");
+            match (i / 2) % 4 {
+                0 => {
+                    let s = new_subject(u8::try_from(100 + i).expect("small"));
+                    let audit = event(Action::SubjectCreate, Some(s.id), &tag);
+                    (enc(&audit), store.create_subject(&s, &audit).await)
+                }
+                1 => {
+                    let audit = event(Action::SubjectFind, None, &tag);
+                    (enc(&audit), store.append_audit(std::slice::from_ref(&audit)).await)
+                }
+                2 => {
+                    let audit = event(Action::SubjectRead, Some(id), &tag);
+                    let read = store.read_subject(id, |_| audit.clone()).await;
+                    (enc(&audit), read.map(|r| assert!(r.is_some(), "a seeded subject reads")))
+                }
+                _ => {
+                    let token = TokenRecord {
+                        id: TokenId::generate(),
+                        name: tag.clone(),
+                        hash: kluis_crypto::merkle::leaf_hash(tag.as_bytes()),
+                        role: "service".to_owned(),
+                        created_at: T0,
+                        revoked_at: None,
+                        purposes: Some(vec!["storage".to_owned()]),
+                        allowed_ips: Vec::new(),
+                        expires_at: None,
+                    };
+                    let audit = event(Action::TokenCreate, None, &tag);
+                    (enc(&audit), store.create_token(&token, &audit).await)
+                }
+            }
+        }));
+    }
+    let mut refused = 0;
+    for (audit, outcome) in join_all(futures).await {
+        match outcome {
+            Ok(()) => expected.push(audit),
+            Err(StoreError::Backend(_)) => refused += 1,
+            Err(e) => panic!("{b}: a write through one of two stores failed: {e}"),
+        }
+    }
+    assert!(refused <= CALLERS / 4, "{b}: {refused} of {CALLERS} writes refused");
+    assert_log(&one, &expected, &[]).await;
+    assert_tree_whole(&one).await;
+    assert_tree_whole(&two).await;
+    // Both keep working, each after the other appended.
+    for (n, store) in [&one, &two, &one].into_iter().enumerate() {
+        let audit = event(Action::SubjectFind, None, &format!("after-{n}"));
+        store.append_audit(std::slice::from_ref(&audit)).await.expect("append after");
+        expected.push(enc(&audit));
+    }
+    assert_log(&two, &expected, &[]).await;
+    assert_tree_whole(&two).await;
 }
 
 /// A create made, its event, and what the store answered.
