@@ -16,7 +16,9 @@ use axum::http::StatusCode;
 use kluis_store_conformance::{Backend, files_below, find_canary};
 use serde_json::json;
 
-use crate::helpers::{Staff, TestApp, encode, iban_spelled_differently, random_iban, seed_of, strong_password};
+use crate::helpers::{
+    Staff, TestApp, encode, iban_spelled_differently, random_iban, seed_of, strong_password, unique_email,
+};
 
 backend_tests!(canary_never_reaches_disk_or_logs, access_secrets_never_reach_disk_or_logs);
 
@@ -42,17 +44,11 @@ struct Canaries {
 
 impl Canaries {
     fn new() -> Canaries {
-        let catalogue = kluis_domain::fields::Catalogue::dutch_it_provider();
-        // A UUID could hold a BSN-shaped run of digits, which kluis would refuse; draw again.
-        let local_part = loop {
-            let local = format!("canary-{}", uuid::Uuid::new_v4().simple());
-            if catalogue.parse_value("email", &format!("{local}@example.nl")).is_ok() {
-                break local;
-            }
-        };
+        let email = unique_email("canary", "example.nl");
+        let local_part = email.split_once('@').map(|(local, _)| local.to_owned()).expect("an address");
         let iban = random_iban();
         let account = iban[4..].to_owned();
-        Canaries { email: format!("{local_part}@example.nl"), local_part, iban, account }
+        Canaries { email, local_part, iban, account }
     }
 
     fn forms(&self) -> Vec<String> {

@@ -842,6 +842,18 @@ pub fn iban_check_digits(country: &str, bban: &str) -> u32 {
     98 - remainder
 }
 
+/// A unique e-mail address `<prefix>-<random>@<domain>` that kluis accepts (a random part of hex
+/// digits can hold a BSN-shaped run of nine, which kluis refuses in every field; drawn again then).
+pub fn unique_email(prefix: &str, domain: &str) -> String {
+    let catalogue = Catalogue::dutch_it_provider();
+    loop {
+        let email = format!("{prefix}-{}@{domain}", uuid::Uuid::new_v4().simple());
+        if catalogue.parse_value("email", &email).is_ok() {
+            return email;
+        }
+    }
+}
+
 /// A random Dutch IBAN (electronic form) with correct check digits that kluis accepts (a random
 /// account number can contain a BSN-shaped run of digits, which kluis refuses).
 pub fn random_iban() -> String {

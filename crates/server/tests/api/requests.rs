@@ -19,7 +19,7 @@ use kluis_store_conformance::Backend;
 use kluis_vault::TokenSpec;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, code_in, download_path_in, encode, random_iban};
+use crate::helpers::{TestApp, TestResponse, code_in, download_path_in, encode, random_iban, unique_email};
 
 backend_tests!(
     every_type_end_to_end_over_smtp,
@@ -331,7 +331,8 @@ async fn every_type_end_to_end_over_smtp(backend: Backend) {
     };
     let dpo = dpo_token(&app).await;
     for case in cases() {
-        let email = format!("{}.{}@voorbeeld.nl", case.kind, uuid::Uuid::new_v4().simple());
+        // Random, so each case's mail is told apart; never BSN-shaped (see `unique_email`).
+        let email = unique_email(case.kind, "voorbeeld.nl");
         let subject_id = subject(&app, &email).await;
 
         // Intake on the portal, as the browser posts the form.
