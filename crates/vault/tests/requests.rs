@@ -117,6 +117,30 @@ fn requester() -> AuditContext {
     AuditContext { actor: Actor::Anonymous, purpose: None, client: None, request_id: None }
 }
 
+/// An application acting for its logged-in customer (a request it files needs no further check).
+fn application() -> AuditContext {
+    AuditContext {
+        actor: Actor::Token(kluis_domain::TokenId::generate()),
+        purpose: None,
+        client: None,
+        request_id: None,
+    }
+}
+
+/// A rectification of `subject`'s city, filed over the API.
+fn rectify_city(subject: SubjectId, city: &str) -> NewRequest {
+    NewRequest {
+        kind: RequestKind::Rectification,
+        channel: Channel::Api,
+        lang: NoticeLang::En,
+        email: None,
+        subject: Some(subject),
+        purpose: None,
+        details: None,
+        changes: vec![("city".to_owned(), Some(city.to_owned()))],
+    }
+}
+
 fn portal(kind: RequestKind, email: &str) -> NewRequest {
     NewRequest {
         kind,
@@ -445,23 +469,8 @@ async fn rectification_restriction_objection_portability(backend: Backend) {
     load_register(&f).await;
 
     // Rectification by an application for its logged-in customer: verified at once.
-    let app = AuditContext {
-        actor: Actor::Token(kluis_domain::TokenId::generate()),
-        purpose: None,
-        client: None,
-        request_id: None,
-    };
-    let new = NewRequest {
-        kind: RequestKind::Rectification,
-        channel: Channel::Api,
-        lang: NoticeLang::En,
-        email: None,
-        subject: Some(subject),
-        purpose: None,
-        details: Some("My city is Kampen".to_owned()),
-        changes: vec![("city".to_owned(), Some("Kampen".to_owned()))],
-    };
-    let view = f.vault.submit_request(&app, new).await.unwrap();
+    let new = NewRequest { details: Some("My city is Kampen".to_owned()), ..rectify_city(subject, "Kampen") };
+    let view = f.vault.submit_request(&application(), new).await.unwrap();
     assert_eq!(view.state, RequestState::InProgress);
     assert_eq!(view.verification, Some(Verification::Application));
     new_mail(&f, "Your request has been received");
@@ -754,22 +763,7 @@ async fn fulfilment_and_a_concurrent_change(backend: Backend) {
     let Some(f) = fixture(backend).await else { return };
     let subject = customer(&f).await;
     load_register(&f).await;
-    let app = AuditContext {
-        actor: Actor::Token(kluis_domain::TokenId::generate()),
-        purpose: None,
-        client: None,
-        request_id: None,
-    };
-    let rectify = |city: &str| NewRequest {
-        kind: RequestKind::Rectification,
-        channel: Channel::Api,
-        lang: NoticeLang::En,
-        email: None,
-        subject: Some(subject),
-        purpose: None,
-        details: None,
-        changes: vec![("city".to_owned(), Some(city.to_owned()))],
-    };
+    let (app, rectify) = (application(), |city: &str| rectify_city(subject, city));
     let city = async || {
         let read = f.vault.get_subject(&operator("service_delivery"), &f.vault.operator_scope(), subject).await;
         read.expect("read the customer").values["city"].as_str().to_owned()

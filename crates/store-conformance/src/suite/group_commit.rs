@@ -411,6 +411,22 @@ pub async fn group_commit_reads_follow_log_order<S: Store>(store: S) {
     assert_eq!(reads, CALLERS * 8, "{b}: every read is logged once");
 }
 
+/// A service token named `name`, its hash derived from the name (so distinct names never collide):
+/// creating one is a write outside the group-commit writer.
+fn service_token(name: &str) -> TokenRecord {
+    TokenRecord {
+        id: TokenId::generate(),
+        name: name.to_owned(),
+        hash: kluis_crypto::merkle::leaf_hash(name.as_bytes()),
+        role: "service".to_owned(),
+        created_at: T0,
+        revoked_at: None,
+        purposes: Some(vec!["storage".to_owned()]),
+        allowed_ips: Vec::new(),
+        expires_at: None,
+    }
+}
+
 /// The writer keeps the Merkle frontier its last batch committed and reads it back only when
 /// another write transaction appended in between. With the writer's batches (appends, creates,
 /// reads) and gated appends outside it (token creation) interleaved and concurrent, every stored
@@ -420,17 +436,7 @@ pub async fn group_commit_tree_across_other_appends<S: Store>(store: S) {
     let b = store.backend();
     initialised(&store).await;
     let seeded = seed(&store).await;
-    let token = |i: usize| TokenRecord {
-        id: TokenId::generate(),
-        name: format!("tree-{i}"),
-        hash: kluis_crypto::merkle::leaf_hash(format!("tree-{i}").as_bytes()),
-        role: "service".to_owned(),
-        created_at: T0,
-        revoked_at: None,
-        purposes: Some(vec!["storage".to_owned()]),
-        allowed_ips: Vec::new(),
-        expires_at: None,
-    };
+    let token = |i: usize| service_token(&format!("tree-{i}"));
     // One at a time: writer batch, gated append, writer batch (the kept frontier is stale).
     for i in 0..ROUNDS {
         let appended = event(Action::SubjectRead, None, &format!("w-{i}"));
@@ -523,19 +529,8 @@ pub async fn two_stores_on_one_database<S: Store>(one: S, two: S) {
                     (enc(&audit), read.map(|r| assert!(r.is_some(), "a seeded subject reads")))
                 }
                 _ => {
-                    let token = TokenRecord {
-                        id: TokenId::generate(),
-                        name: tag.clone(),
-                        hash: kluis_crypto::merkle::leaf_hash(tag.as_bytes()),
-                        role: "service".to_owned(),
-                        created_at: T0,
-                        revoked_at: None,
-                        purposes: Some(vec!["storage".to_owned()]),
-                        allowed_ips: Vec::new(),
-                        expires_at: None,
-                    };
                     let audit = event(Action::TokenCreate, None, &tag);
-                    (enc(&audit), store.create_token(&token, &audit).await)
+                    (enc(&audit), store.create_token(&service_token(&tag), &audit).await)
                 }
             }
         }));
