@@ -8,6 +8,7 @@ use kluis_store_sql::{AnyPoolOptions, Dialect, SqlStore, install_default_drivers
 static POSTGRES: Dialect = Dialect {
     name: "postgres",
     begin_write: "BEGIN",
+    begin_write_is_exclusive: false,
     after_erase: None,
     subject_events: "SELECT string_agg(seq::text || ' ' || convert_from(event, 'UTF8'), E'\\n' ORDER BY seq) AS packed \
         FROM (SELECT seq, event FROM audit_events WHERE subject = $1 AND seq >= $2 ORDER BY seq LIMIT $3) AS e",

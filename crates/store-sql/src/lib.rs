@@ -39,6 +39,10 @@ pub struct Dialect {
     /// Statement that opens a transaction that will write. SQLite needs `BEGIN IMMEDIATE` so a
     /// reader never has to upgrade its lock (which fails instead of waiting).
     pub begin_write: &'static str,
+    /// Whether `begin_write` already excludes every other writer until the commit (SQLite's
+    /// `BEGIN IMMEDIATE` takes the database's write lock); if not (PostgreSQL), the group-commit
+    /// writer takes the audit lock before it checks its reads.
+    pub begin_write_is_exclusive: bool,
     /// Statement run after an erasure commits, best effort (SQLite: checkpoint and truncate the WAL
     /// so old page images of the erased rows do not linger in it).
     pub after_erase: Option<&'static str>,

@@ -667,7 +667,7 @@ async fn run_jobs(
             return Err(e);
         }
     }
-    let checked = check_revisions(conn, &pending).await?;
+    let checked = check_revisions(conn, dialect, &pending).await?;
     let mut waiting = Vec::with_capacity(pending.len());
     for (p, valid) in pending.into_iter().zip(checked) {
         waiting.push(match p {
@@ -799,8 +799,13 @@ fn ready(events: Vec<AuditEvent>) -> oneshot::Receiver<Vec<AuditEvent>> {
 
 /// Whether each checked read is still valid (`true` for the other jobs). Takes the audit lock
 /// first, so on PostgreSQL no other appender can commit a change between the check and this
-/// batch's events (on SQLite the write lock already ensures that).
-async fn check_revisions(conn: &mut AnyConnection, pending: &[Events]) -> Result<Vec<bool>, StoreError> {
+/// batch's events (on SQLite the write lock `begin_write` took already ensures that, so the
+/// statement is saved there).
+async fn check_revisions(
+    conn: &mut AnyConnection,
+    dialect: &Dialect,
+    pending: &[Events],
+) -> Result<Vec<bool>, StoreError> {
     let wanted: Vec<&str> = pending
         .iter()
         .filter_map(|p| match p {
@@ -812,7 +817,9 @@ async fn check_revisions(conn: &mut AnyConnection, pending: &[Events]) -> Result
     if wanted.is_empty() {
         return Ok(vec![true; pending.len()]);
     }
-    exec(conn, "UPDATE audit_head SET size = size WHERE id = 1").await?;
+    if !dialect.begin_write_is_exclusive {
+        exec(conn, "UPDATE audit_head SET size = size WHERE id = 1").await?;
+    }
     let mut current: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
     for chunk in wanted.chunks(CHECK_CHUNK) {
         let mut sql = String::from("SELECT id, revision FROM subjects WHERE id IN (");

@@ -16,6 +16,7 @@ pub const DATABASE_FILE: &str = "kluis.db";
 static SQLITE: Dialect = Dialect {
     name: "sqlite",
     begin_write: "BEGIN IMMEDIATE",
+    begin_write_is_exclusive: true,
     after_erase: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
     subject_events: "SELECT group_concat(seq || ' ' || CAST(event AS TEXT), char(10) ORDER BY seq) AS packed \
         FROM (SELECT seq, event FROM audit_events WHERE subject = $1 AND seq >= $2 ORDER BY seq LIMIT $3)",
