@@ -13,7 +13,7 @@
 //! ([`Writer::begin`]) for their whole transaction, so on SQLite no writer of this process ever
 //! waits on the database lock in SQLite's sleeping busy handler, and none is starved by batches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
@@ -103,7 +103,6 @@ trait Job: Send {
     /// A create job as such (its rows can be inserted together with those of the creates queued
     /// next to it); any other job back.
     fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>>;
-    fn is_create(&self) -> bool;
 }
 
 /// New subjects and their events ([`Writer::create`]). A run of consecutive creates in a batch is
@@ -151,10 +150,6 @@ impl Job for Create {
     fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>> {
         Ok(*self)
     }
-
-    fn is_create(&self) -> bool {
-        true
-    }
 }
 
 struct Typed<T, F> {
@@ -198,10 +193,6 @@ where
 
     fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>> {
         Err(self)
-    }
-
-    fn is_create(&self) -> bool {
-        false
     }
 }
 
@@ -639,7 +630,7 @@ async fn run_jobs(
     batch: Vec<Box<dyn Job>>,
     done: &mut Vec<Finish>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut jobs = batch.into_iter().peekable();
+    let mut jobs: VecDeque<Box<dyn Job>> = batch.into();
     if let Err(e) = exec(conn, dialect.begin_write).await {
         for job in jobs {
             job.fail(&e);
@@ -650,15 +641,23 @@ async fn run_jobs(
     // Read-only jobs share one savepoint (they change nothing; it only lets PostgreSQL go on
     // after a failed statement); a writing job has its own.
     let mut read_savepoint = false;
-    while let Some(job) = jobs.next() {
-        let outcome = if job.is_create() && jobs.peek().is_some_and(|next| next.is_create()) {
-            let mut run = vec![job];
-            while let Some(next) = jobs.next_if(|next| next.is_create()) {
-                run.push(next);
+    while let Some(job) = jobs.pop_front() {
+        let outcome = match job.into_create() {
+            Ok(first) => {
+                // The creates queued right after it run with it.
+                let mut run = vec![first];
+                while let Some(next) = jobs.pop_front() {
+                    match next.into_create() {
+                        Ok(create) => run.push(create),
+                        Err(other) => {
+                            jobs.push_front(other);
+                            break;
+                        }
+                    }
+                }
+                run_creates(conn, run, &mut read_savepoint, done, &mut pending).await
             }
-            run_creates(conn, run, &mut read_savepoint, done, &mut pending).await
-        } else {
-            run_job(conn, job, &mut read_savepoint, done, &mut pending).await
+            Err(job) => run_job(conn, job, &mut read_savepoint, done, &mut pending).await,
         };
         if let Err(e) = outcome {
             for job in jobs {
@@ -740,15 +739,20 @@ async fn run_job(
 }
 
 /// Runs consecutive create jobs: their rows inserted together in one savepoint; when that fails,
-/// rolled back and each run alone (so a taken id fails only its own create).
+/// rolled back and each run alone (so a taken id fails only its own create). A lone create simply
+/// runs alone.
 async fn run_creates(
     conn: &mut AnyConnection,
-    run: Vec<Box<dyn Job>>,
+    mut creates: Vec<Create>,
     read_savepoint: &mut bool,
     done: &mut Vec<Finish>,
     pending: &mut Vec<Events>,
 ) -> Result<(), StoreError> {
-    let creates: Vec<Create> = run.into_iter().filter_map(|job| job.into_create().ok()).collect();
+    if creates.len() == 1
+        && let Some(create) = creates.pop()
+    {
+        return run_job(conn, Box::new(create), read_savepoint, done, pending).await;
+    }
     if let Err(e) = savepoint_for(conn, Mode::Write, read_savepoint).await {
         for create in creates {
             Box::new(create).fail(&e);
@@ -757,7 +761,6 @@ async fn run_creates(
     }
     let subjects: Vec<&NewSubject> = creates.iter().flat_map(|c| &c.subjects).collect();
     let together = SqlStore::insert_subjects_in(conn, &subjects).await;
-    drop(subjects);
     let settled = match together {
         Ok(()) => exec(conn, "RELEASE SAVEPOINT kluis_job").await,
         Err(_) => match exec(conn, "ROLLBACK TO SAVEPOINT kluis_job").await {
