@@ -226,11 +226,11 @@ const SUBJECT_ID: &str = "0190f3a2-7c4e-7b21-9d5a-3e8f6c1b2a90";
 const VALUES: [&str; 4] = ["jan.de.vries@example.nl", "jan.nieuw@example.nl", "Molenweg 3", "Dorpsweg 7"];
 
 fn recipient_update(change: RecipientChange) -> Notice {
-    let kind = match change {
-        RecipientChange::Rectified => RequestKind::Rectification,
-        RecipientChange::Erased => RequestKind::Erasure,
-        RecipientChange::Restricted => RequestKind::Restriction,
-    };
+    // The request kind that change carries out, by the crate's own mapping.
+    let kind = [RequestKind::Rectification, RequestKind::Erasure, RequestKind::Restriction]
+        .into_iter()
+        .find(|kind| RecipientChange::for_request(*kind) == Some(change))
+        .expect("each change carries out one kind of request");
     Notice::RecipientUpdate {
         request: request(kind),
         recipient: "OVH / So you Start".to_owned(),
