@@ -9,6 +9,12 @@ use sqlx::AnyConnection;
 
 use crate::{MAX_PARAMS, Params, ROWS_PER_INSERT, SUBJECT_COLUMNS, SqlStore, backend, unique_or_backend, values_sql};
 
+/// The subjects an index entry names (index name, digest), in id order, with their values.
+pub(crate) const FIND_SUBJECTS: &str = concat!(
+    crate::subject_select!(),
+    "JOIN blind_index b ON b.subject_id = s.id WHERE b.index_name = $1 AND b.digest = $2 ORDER BY s.id, v.field"
+);
+
 impl SqlStore {
     /// Inserts new subjects with their values and index entries: multi-row inserts of at most 100
     /// rows and 400 parameters (see `append_in` on why not more). A taken id is `Duplicate`.
@@ -154,15 +160,12 @@ impl SqlStore {
         conn: &mut AnyConnection,
         entry: &IndexEntry,
     ) -> Result<Vec<SubjectRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            crate::subject_select!(),
-            "JOIN blind_index b ON b.subject_id = s.id WHERE b.index_name = $1 AND b.digest = $2 ORDER BY s.id, v.field"
-        ))
-        .bind(&entry.index)
-        .bind(&entry.digest)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| backend(&e))?;
+        let rows = sqlx::query(FIND_SUBJECTS)
+            .bind(&entry.index)
+            .bind(&entry.digest)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| backend(&e))?;
         Self::records_from(&rows)
     }
 

@@ -3,8 +3,11 @@
 //! It runs on a sqlx `AnyPool`: the adapters open the pool with their own connection settings and
 //! migrations and hand over a [`Dialect`] with the few statements that differ. The SQL below is
 //! written once in the dialect both databases accept (`$n` placeholders, `ON CONFLICT`,
-//! `RETURNING`), so there is no per-query branching and no duplicated query logic.
+//! `RETURNING`), so there is no per-query branching and no duplicated query logic. On SQLite the
+//! hot reads may also run on [`DirectReads`]: the same statements and row mapping, driven without
+//! sqlx-sqlite's worker thread.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -23,8 +26,12 @@ use sqlx::{AnyConnection, Row};
 
 pub use sqlx::any::{AnyPoolOptions, install_default_drivers};
 
+mod direct;
 mod jobs;
 mod writer;
+
+pub use direct::DirectReads;
+use direct::{Cols, query, query_all, query_optional};
 
 pub use writer::GroupCommitStats;
 use writer::{BoxFuture, WriteTx, Writer};
@@ -50,6 +57,7 @@ pub struct Dialect {
     /// (`packed`: lines of `<seq> <event JSON>`, NULL when there are none); binds the subject,
     /// the first sequence number and the most events to return. One row instead of one per
     /// event: an access export reads thousands, and each row is a hop through the driver.
+    /// (Direct reads on SQLite read the events row by row: there a row costs no hop.)
     pub subject_events: &'static str,
 }
 
@@ -60,6 +68,8 @@ pub struct SqlStore {
     dialect: &'static Dialect,
     /// Group commit: the hot write paths and audited reads run as jobs of this writer.
     writer: Arc<Writer>,
+    /// SQLite only: read-only connections for the hot reads ([`SqlStore::with_direct_reads`]).
+    direct: Option<Arc<DirectReads>>,
 }
 
 fn backend(e: &sqlx::Error) -> StoreError {
@@ -74,9 +84,8 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
 
-fn u32_col(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
-    let v: i64 = row.try_get(col).map_err(|e| backend(&e))?;
-    u32::try_from(v).map_err(|_| corrupt(col))
+fn u32_col(row: &impl Cols, col: &str) -> Result<u32, StoreError> {
+    u32::try_from(row.int(col)?).map_err(|_| corrupt(col))
 }
 
 fn to_i64(v: u64) -> Result<i64, StoreError> {
@@ -153,27 +162,70 @@ fn unique_or_backend(e: &sqlx::Error) -> StoreError {
 }
 
 /// A 32-byte hash column.
-fn hash_col(row: &AnyRow, col: &str) -> Result<[u8; 32], StoreError> {
-    let bytes: Vec<u8> = row.try_get(col).map_err(|e| backend(&e))?;
-    bytes.try_into().map_err(|_| corrupt(col))
+fn hash_col(row: &impl Cols, col: &str) -> Result<[u8; 32], StoreError> {
+    row.blob(col)?.try_into().map_err(|_| corrupt(col))
 }
 
-fn time_col(row: &AnyRow, col: &str) -> Result<Timestamp, StoreError> {
-    Ok(Timestamp(row.try_get(col).map_err(|e| backend(&e))?))
+fn time_col(row: &impl Cols, col: &str) -> Result<Timestamp, StoreError> {
+    Ok(Timestamp(row.int(col)?))
 }
 
-fn opt_time_col(row: &AnyRow, col: &str) -> Result<Option<Timestamp>, StoreError> {
-    let v: Option<i64> = row.try_get(col).map_err(|e| backend(&e))?;
-    Ok(v.map(Timestamp))
+fn opt_time_col(row: &impl Cols, col: &str) -> Result<Option<Timestamp>, StoreError> {
+    Ok(row.opt_int(col)?.map(Timestamp))
 }
 
 /// An audit event row (`seq`, `event`).
-fn stored_event_from(row: &AnyRow) -> Result<StoredAuditEvent, StoreError> {
-    let seq: i64 = row.try_get("seq").map_err(|e| backend(&e))?;
+fn stored_event_from(row: &impl Cols) -> Result<StoredAuditEvent, StoreError> {
     Ok(StoredAuditEvent {
-        seq: u64::try_from(seq).map_err(|_| corrupt("audit seq"))?,
-        event: row.try_get("event").map_err(|e| backend(&e))?,
+        seq: u64::try_from(row.int("seq")?).map_err(|_| corrupt("audit seq"))?,
+        event: row.blob("event")?,
     })
+}
+
+/// Nodes asked for per statement.
+const NODES_PER_QUERY: usize = 200;
+
+/// `SELECT level, idx, hash FROM audit_nodes WHERE (level = $1 AND idx = $2) OR …` for `n` nodes.
+fn nodes_sql(n: usize) -> String {
+    let mut sql = String::from("SELECT level, idx, hash FROM audit_nodes WHERE ");
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        let _ = write!(sql, "(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2);
+    }
+    sql
+}
+
+/// A row of [`nodes_sql`].
+fn node_from(row: &impl Cols) -> Result<(NodeId, Hash), StoreError> {
+    let id = NodeId {
+        level: u32::try_from(row.int("level")?).map_err(|_| corrupt("audit node level"))?,
+        index: u64::try_from(row.int("idx")?).map_err(|_| corrupt("audit node index"))?,
+    };
+    Ok((id, row.blob("hash")?.try_into().map_err(|_| corrupt("audit node hash"))?))
+}
+
+/// A row of the nodes completed by a range of leaves.
+fn stored_node_from(row: &impl Cols) -> Result<StoredNode, StoreError> {
+    Ok(StoredNode {
+        id: NodeId {
+            level: u32::try_from(row.int("level")?).map_err(|_| corrupt("audit node level"))?,
+            index: u64::try_from(row.int("idx")?).map_err(|_| corrupt("audit node index"))?,
+        },
+        completed_by: u64::try_from(row.int("completed_by")?).map_err(|_| corrupt("audit node leaf"))?,
+        // A stored hash of the wrong length is reported by the verifier as a mismatch.
+        hash: row.blob("hash")?.try_into().unwrap_or([0; 32]),
+    })
+}
+
+/// The hashes of `ids` in their order; a node not found is an error.
+fn nodes_in_order(ids: &[NodeId], found: &HashMap<NodeId, Hash>) -> Result<Vec<Hash>, StoreError> {
+    ids.iter()
+        .map(|id| {
+            found.get(id).copied().ok_or_else(|| corrupt(&format!("audit node {}/{} missing", id.level, id.index)))
+        })
+        .collect()
 }
 
 /// A list of strings as stored: a JSON array.
@@ -182,14 +234,12 @@ fn list_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn list_col(row: &AnyRow, col: &str) -> Result<Vec<String>, StoreError> {
-    let text: String = row.try_get(col).map_err(|e| backend(&e))?;
-    serde_json::from_str(&text).map_err(|_| corrupt(col))
+fn list_col(row: &impl Cols, col: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(&row.text(col)?).map_err(|_| corrupt(col))
 }
 
-fn opt_list_col(row: &AnyRow, col: &str) -> Result<Option<Vec<String>>, StoreError> {
-    let text: Option<String> = row.try_get(col).map_err(|e| backend(&e))?;
-    text.map(|t| serde_json::from_str(&t).map_err(|_| corrupt(col))).transpose()
+fn opt_list_col(row: &impl Cols, col: &str) -> Result<Option<Vec<String>>, StoreError> {
+    row.opt_text(col)?.map(|t| serde_json::from_str(&t).map_err(|_| corrupt(col))).transpose()
 }
 
 /// A subject with its values in one statement (`s` the subject, `v` its values; a `LEFT JOIN`, so
@@ -204,6 +254,9 @@ macro_rules! subject_select {
     };
 }
 pub(crate) use subject_select;
+
+/// One subject with its values.
+const LOAD_SUBJECT: &str = concat!(subject_select!(), "WHERE s.id = $1 ORDER BY v.field");
 
 /// The columns of a token, in the order [`SqlStore::token_from`] reads them by name.
 macro_rules! token_select {
@@ -226,9 +279,60 @@ macro_rules! session_select {
     };
 }
 
+/// Subject records built from the rows of a [`subject_select!`] query ordered by subject: one row
+/// per value (the subject's columns repeated), or one row with NULL value columns for a subject
+/// without values.
+#[derive(Default)]
+struct SubjectRows(Vec<SubjectRecord>);
+
+impl SubjectRows {
+    fn push(&mut self, row: &impl Cols) -> Result<(), StoreError> {
+        let id = subject_id(&row.text("id")?)?;
+        if self.0.last().is_none_or(|r| r.id != id) {
+            self.0.push(SubjectRecord {
+                id,
+                kind: row.text("kind")?.parse().map_err(|_| corrupt("subject kind"))?,
+                created_at: time_col(row, "created_at")?,
+                updated_at: time_col(row, "updated_at")?,
+                revision: row.int("revision")?,
+                restricted: row.int("restricted")? != 0,
+                archive: requests::archive_from(row)?,
+                objections: list_col(row, "objections")?,
+                data_key: WrappedDataKey {
+                    key_version: u32_col(row, "key_version")?,
+                    kek_version: u32_col(row, "kek_version")?,
+                    wrapped: row.blob("wrapped_key")?,
+                },
+                values: Vec::new(),
+            });
+        }
+        if let (Some(field), Some(record)) = (row.opt_text("field")?, self.0.last_mut()) {
+            let (Some(key_version), Some(ciphertext)) =
+                (row.opt_int("value_key_version")?, row.opt_blob("ciphertext")?)
+            else {
+                return Err(corrupt("subject value"));
+            };
+            record.values.push(StoredValue {
+                field,
+                key_version: u32::try_from(key_version).map_err(|_| corrupt("value_key_version"))?,
+                ciphertext,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl SqlStore {
     pub fn new(pool: AnyPool, dialect: &'static Dialect) -> Self {
-        SqlStore { writer: Arc::new(Writer::new(pool.clone(), dialect)), pool, dialect }
+        SqlStore { writer: Arc::new(Writer::new(pool.clone(), dialect)), pool, dialect, direct: None }
+    }
+
+    /// Serves the hot reads (tokens, sessions, subjects, audit events and nodes) from `reads`,
+    /// read-only connections to the same SQLite database as the pool, instead of the pool.
+    #[must_use]
+    pub fn with_direct_reads(mut self, reads: DirectReads) -> Self {
+        self.direct = Some(Arc::new(reads));
+        self
     }
 
     /// The pool, for adapter-level maintenance (migrations, tests).
@@ -244,6 +348,9 @@ impl SqlStore {
     /// Drains the writer (every queued write still commits), then closes the pool.
     pub async fn close(&self) {
         self.writer.close().await;
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         self.pool.close().await;
     }
 
@@ -336,35 +443,19 @@ impl SqlStore {
 
     /// Hashes of the given nodes, in the order asked.
     async fn nodes_in(conn: &mut AnyConnection, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
-        let mut found: std::collections::HashMap<NodeId, Hash> = std::collections::HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(200) {
-            let mut sql = String::from("SELECT level, idx, hash FROM audit_nodes WHERE ");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(" OR ");
-                }
-                let _ = write!(sql, "(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2);
-            }
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(NODES_PER_QUERY) {
+            let sql = nodes_sql(chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(i64::from(id.level)).bind(to_i64(id.index)?);
             }
             for row in query.fetch_all(&mut *conn).await.map_err(|e| backend(&e))? {
-                let level: i64 = row.try_get("level").map_err(|e| backend(&e))?;
-                let idx: i64 = row.try_get("idx").map_err(|e| backend(&e))?;
-                let hash: Vec<u8> = row.try_get("hash").map_err(|e| backend(&e))?;
-                let id = NodeId {
-                    level: u32::try_from(level).map_err(|_| corrupt("audit node level"))?,
-                    index: u64::try_from(idx).map_err(|_| corrupt("audit node index"))?,
-                };
-                found.insert(id, hash.try_into().map_err(|_| corrupt("audit node hash"))?);
+                let (id, hash) = node_from(&row)?;
+                found.insert(id, hash);
             }
         }
-        ids.iter()
-            .map(|id| {
-                found.get(id).copied().ok_or_else(|| corrupt(&format!("audit node {}/{} missing", id.level, id.index)))
-            })
-            .collect()
+        nodes_in_order(ids, &found)
     }
 
     fn checkpoint_from(row: &AnyRow) -> Result<StoredCheckpoint, StoreError> {
@@ -401,65 +492,58 @@ impl SqlStore {
     }
 
     async fn load_in(conn: &mut AnyConnection, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
-        let rows = sqlx::query(concat!(subject_select!(), "WHERE s.id = $1 ORDER BY v.field"))
-            .bind(id.to_string())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| backend(&e))?;
+        let rows =
+            sqlx::query(LOAD_SUBJECT).bind(id.to_string()).fetch_all(&mut *conn).await.map_err(|e| backend(&e))?;
         Ok(Self::records_from(&rows)?.pop())
     }
 
-    /// Subject records from the rows of a [`subject_select!`] query ordered by subject: one row
-    /// per value (the subject's columns repeated), or one row with NULL value columns for a
-    /// subject without values.
+    /// Subject records from the rows of a [`subject_select!`] query ordered by subject.
     fn records_from(rows: &[AnyRow]) -> Result<Vec<SubjectRecord>, StoreError> {
-        let mut records: Vec<SubjectRecord> = Vec::new();
+        let mut records = SubjectRows::default();
         for row in rows {
-            let id: String = row.try_get("id").map_err(|e| backend(&e))?;
-            let id = subject_id(&id)?;
-            if records.last().is_none_or(|r| r.id != id) {
-                let kind: String = row.try_get("kind").map_err(|e| backend(&e))?;
-                records.push(SubjectRecord {
-                    id,
-                    kind: kind.parse().map_err(|_| corrupt("subject kind"))?,
-                    created_at: Timestamp(row.try_get("created_at").map_err(|e| backend(&e))?),
-                    updated_at: Timestamp(row.try_get("updated_at").map_err(|e| backend(&e))?),
-                    revision: row.try_get("revision").map_err(|e| backend(&e))?,
-                    restricted: row.try_get::<i64, _>("restricted").map_err(|e| backend(&e))? != 0,
-                    archive: requests::archive_from(row)?,
-                    objections: list_col(row, "objections")?,
-                    data_key: WrappedDataKey {
-                        key_version: u32_col(row, "key_version")?,
-                        kek_version: u32_col(row, "kek_version")?,
-                        wrapped: row.try_get("wrapped_key").map_err(|e| backend(&e))?,
-                    },
-                    values: Vec::new(),
-                });
-            }
-            let field: Option<String> = row.try_get("field").map_err(|e| backend(&e))?;
-            if let (Some(field), Some(record)) = (field, records.last_mut()) {
-                let key_version: Option<i64> = row.try_get("value_key_version").map_err(|e| backend(&e))?;
-                let ciphertext: Option<Vec<u8>> = row.try_get("ciphertext").map_err(|e| backend(&e))?;
-                let (Some(key_version), Some(ciphertext)) = (key_version, ciphertext) else {
-                    return Err(corrupt("subject value"));
-                };
-                record.values.push(StoredValue {
-                    field,
-                    key_version: u32::try_from(key_version).map_err(|_| corrupt("value_key_version"))?,
-                    ciphertext,
-                });
-            }
+            records.push(row)?;
         }
-        Ok(records)
+        Ok(records.0)
     }
 
-    fn token_from(row: &AnyRow) -> Result<TokenRecord, StoreError> {
-        let id: String = row.try_get("id").map_err(|e| backend(&e))?;
+    /// [`Self::load_in`] on a direct connection.
+    fn load_direct(conn: &rusqlite::Connection, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
+        let mut records = SubjectRows::default();
+        query(conn, LOAD_SUBJECT, [id.to_string()], |row| records.push(row))?;
+        Ok(records.0.pop())
+    }
+
+    /// [`Self::find_in`] on a direct connection.
+    fn find_direct(conn: &rusqlite::Connection, entry: &IndexEntry) -> Result<Vec<SubjectRecord>, StoreError> {
+        let mut records = SubjectRows::default();
+        query(conn, jobs::FIND_SUBJECTS, (&entry.index, &entry.digest), |row| records.push(row))?;
+        Ok(records.0)
+    }
+
+    /// A subject as last committed, read outside the writer (the first attempts of a checked read).
+    async fn load_outside(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
+        if let Some(direct) = &self.direct {
+            return direct.read(|conn| Self::load_direct(conn, id));
+        }
+        let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
+        Self::load_in(&mut conn, id).await
+    }
+
+    /// The subjects an index entry names as last committed, read outside the writer.
+    async fn find_outside(&self, entry: &IndexEntry) -> Result<Vec<SubjectRecord>, StoreError> {
+        if let Some(direct) = &self.direct {
+            return direct.read(|conn| Self::find_direct(conn, entry));
+        }
+        let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
+        Self::find_in(&mut conn, entry).await
+    }
+
+    fn token_from(row: &impl Cols) -> Result<TokenRecord, StoreError> {
         Ok(TokenRecord {
-            id: id.parse::<TokenId>().map_err(|_| corrupt("token id"))?,
-            name: row.try_get("name").map_err(|e| backend(&e))?,
+            id: row.text("id")?.parse::<TokenId>().map_err(|_| corrupt("token id"))?,
+            name: row.text("name")?,
             hash: hash_col(row, "hash")?,
-            role: row.try_get("role").map_err(|e| backend(&e))?,
+            role: row.text("role")?,
             created_at: time_col(row, "created_at")?,
             revoked_at: opt_time_col(row, "revoked_at")?,
             purposes: opt_list_col(row, "purposes")?,
@@ -564,11 +648,10 @@ impl SqlStore {
         Ok(())
     }
 
-    fn session_from(row: &AnyRow) -> Result<SessionRecord, StoreError> {
-        let account: String = row.try_get("account_id").map_err(|e| backend(&e))?;
+    fn session_from(row: &impl Cols) -> Result<SessionRecord, StoreError> {
         Ok(SessionRecord {
             hash: hash_col(row, "hash")?,
-            account: account.parse::<AccountId>().map_err(|_| corrupt("session account id"))?,
+            account: row.text("account_id")?.parse::<AccountId>().map_err(|_| corrupt("session account id"))?,
             created_at: time_col(row, "created_at")?,
             last_seen_at: time_col(row, "last_seen_at")?,
             expires_at: time_col(row, "expires_at")?,
@@ -698,7 +781,11 @@ impl Store for SqlStore {
     }
 
     async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
-        sqlx::query(concat!(token_select!(), "WHERE hash = $1"))
+        const SQL: &str = concat!(token_select!(), "WHERE hash = $1");
+        if let Some(direct) = &self.direct {
+            return direct.read(|conn| query_optional(conn, SQL, [&hash[..]], |row| Self::token_from(row)));
+        }
+        sqlx::query(SQL)
             .bind(hash.to_vec())
             .fetch_optional(&self.pool)
             .await
@@ -720,8 +807,7 @@ impl Store for SqlStore {
     }
 
     async fn load_subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
-        Self::load_in(&mut conn, id).await
+        self.load_outside(id).await
     }
 
     async fn read_subject<F>(&self, id: SubjectId, audit: F) -> Result<Option<SubjectRecord>, StoreError>
@@ -734,6 +820,7 @@ impl Store for SqlStore {
         let id_text = id.to_string();
         self.writer
             .checked_read(
+                || self.load_outside(id),
                 move |conn: &mut AnyConnection| -> BoxFuture<'_, _> { Box::pin(Self::load_in(conn, id)) },
                 move |record: &Option<SubjectRecord>| vec![(id_text.clone(), record.as_ref().map(|r| r.revision))],
                 |record: &Option<SubjectRecord>| vec![audit(record.as_ref())],
@@ -746,11 +833,12 @@ impl Store for SqlStore {
         F: FnOnce(&[SubjectRecord]) -> Vec<AuditEvent> + Send,
     {
         // As `read_subject`: the subjects found are checked at their revisions.
-        let entry = Arc::new(entry.clone());
+        let shared = Arc::new(entry.clone());
         self.writer
             .checked_read(
+                || self.find_outside(entry),
                 move |conn: &mut AnyConnection| -> BoxFuture<'_, _> {
-                    let entry = Arc::clone(&entry);
+                    let entry = Arc::clone(&shared);
                     Box::pin(async move { Self::find_in(conn, &entry).await })
                 },
                 |records: &Vec<SubjectRecord>| records.iter().map(|r| (r.id.to_string(), Some(r.revision))).collect(),
@@ -808,8 +896,15 @@ impl Store for SqlStore {
     }
 
     async fn audit_events(&self, from: u64, limit: u32) -> Result<Vec<StoredAuditEvent>, StoreError> {
-        sqlx::query("SELECT seq, event FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2")
-            .bind(to_i64(from)?)
+        const SQL: &str = "SELECT seq, event FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2";
+        let from = to_i64(from)?;
+        if let Some(direct) = &self.direct {
+            return direct
+                .read_blocking(move |conn| query_all(conn, SQL, (from, i64::from(limit)), |row| stored_event_from(row)))
+                .await;
+        }
+        sqlx::query(SQL)
+            .bind(from)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
@@ -820,46 +915,58 @@ impl Store for SqlStore {
     }
 
     async fn audit_size(&self) -> Result<u64, StoreError> {
-        let size: i64 = sqlx::query("SELECT size FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|r| r.try_get("size"))
-            .map_err(|e| backend(&e))?;
+        const SQL: &str = "SELECT size FROM audit_head WHERE id = 1";
+        let size = match &self.direct {
+            Some(direct) => direct
+                .read(|conn| query_optional(conn, SQL, [], |row| row.int("size")))?
+                .ok_or_else(|| corrupt("audit head"))?,
+            None => {
+                sqlx::query(SQL).fetch_one(&self.pool).await.and_then(|r| r.try_get("size")).map_err(|e| backend(&e))?
+            }
+        };
         u64::try_from(size).map_err(|_| corrupt("audit size"))
     }
 
     async fn audit_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        if let Some(direct) = &self.direct {
+            return direct.read(|conn| {
+                let mut found = HashMap::with_capacity(ids.len());
+                for chunk in ids.chunks(NODES_PER_QUERY) {
+                    let mut params = Vec::with_capacity(2 * chunk.len());
+                    for id in chunk {
+                        params.extend([i64::from(id.level), to_i64(id.index)?]);
+                    }
+                    query(conn, &nodes_sql(chunk.len()), rusqlite::params_from_iter(params), |row| {
+                        let (id, hash) = node_from(row)?;
+                        found.insert(id, hash);
+                        Ok(())
+                    })?;
+                }
+                nodes_in_order(ids, &found)
+            });
+        }
         let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
         Self::nodes_in(&mut conn, ids).await
     }
 
     async fn audit_nodes_completed_by(&self, first: u64, last: u64) -> Result<Vec<StoredNode>, StoreError> {
-        sqlx::query(
-            "SELECT level, idx, completed_by, hash FROM audit_nodes WHERE completed_by >= $1 AND completed_by <= $2 \
-             ORDER BY completed_by, level",
-        )
-        .bind(to_i64(first)?)
-        .bind(to_i64(last.min(i64::MAX as u64))?)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| backend(&e))?
-        .iter()
-        .map(|r| {
-            let level: i64 = r.try_get("level").map_err(|e| backend(&e))?;
-            let idx: i64 = r.try_get("idx").map_err(|e| backend(&e))?;
-            let completed_by: i64 = r.try_get("completed_by").map_err(|e| backend(&e))?;
-            let hash: Vec<u8> = r.try_get("hash").map_err(|e| backend(&e))?;
-            Ok(StoredNode {
-                id: NodeId {
-                    level: u32::try_from(level).map_err(|_| corrupt("audit node level"))?,
-                    index: u64::try_from(idx).map_err(|_| corrupt("audit node index"))?,
-                },
-                completed_by: u64::try_from(completed_by).map_err(|_| corrupt("audit node leaf"))?,
-                // A stored hash of the wrong length is reported by the verifier as a mismatch.
-                hash: hash.try_into().unwrap_or([0; 32]),
-            })
-        })
-        .collect()
+        const SQL: &str = "SELECT level, idx, completed_by, hash FROM audit_nodes \
+            WHERE completed_by >= $1 AND completed_by <= $2 ORDER BY completed_by, level";
+        let (first, last) = (to_i64(first)?, to_i64(last.min(i64::MAX as u64))?);
+        if let Some(direct) = &self.direct {
+            return direct
+                .read_blocking(move |conn| query_all(conn, SQL, (first, last), |row| stored_node_from(row)))
+                .await;
+        }
+        sqlx::query(SQL)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| backend(&e))?
+            .iter()
+            .map(stored_node_from)
+            .collect()
     }
 
     async fn checkpoint<F>(&self, now: Timestamp, sign: F) -> Result<StoredCheckpoint, StoreError>
@@ -1215,7 +1322,11 @@ impl Store for SqlStore {
     }
 
     async fn session(&self, hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError> {
-        sqlx::query(concat!(session_select!(), "WHERE hash = $1"))
+        const SQL: &str = concat!(session_select!(), "WHERE hash = $1");
+        if let Some(direct) = &self.direct {
+            return direct.read(|conn| query_optional(conn, SQL, [&hash[..]], |row| Self::session_from(row)));
+        }
+        sqlx::query(SQL)
             .bind(hash.to_vec())
             .fetch_optional(&self.pool)
             .await

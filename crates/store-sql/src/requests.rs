@@ -12,7 +12,10 @@ use kluis_store::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{SqlStore, backend, corrupt, hash_col, list_col, list_json, opt_time_col, time_col, to_i64, u32_col};
+use super::{
+    Cols, SqlStore, backend, corrupt, hash_col, list_col, list_json, opt_time_col, query_all, stored_event_from,
+    time_col, to_i64, u32_col,
+};
 
 macro_rules! request_select {
     () => {
@@ -22,8 +25,8 @@ macro_rules! request_select {
     };
 }
 
-pub(crate) fn archive_from(row: &AnyRow) -> Result<Option<Archive>, StoreError> {
-    let purpose: Option<String> = row.try_get("archive_purpose").map_err(|e| backend(&e))?;
+pub(crate) fn archive_from(row: &impl Cols) -> Result<Option<Archive>, StoreError> {
+    let purpose = row.opt_text("archive_purpose")?;
     let until = opt_time_col(row, "archive_until")?;
     match (purpose, until) {
         (Some(purpose), Some(until)) => Ok(Some(Archive { purpose, until })),
@@ -597,6 +600,13 @@ impl SqlStore {
         from_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, StoreError> {
+        if let Some(direct) = &self.direct {
+            // Row by row: without the driver's hop per row, packing them gains nothing.
+            const SQL: &str =
+                "SELECT seq, event FROM audit_events WHERE subject = $1 AND seq >= $2 ORDER BY seq LIMIT $3";
+            let params = (id.to_string(), to_i64(from_seq)?, i64::from(limit));
+            return direct.read_blocking(move |conn| query_all(conn, SQL, params, |row| stored_event_from(row))).await;
+        }
         let packed: Option<String> = sqlx::query(self.dialect.subject_events)
             .bind(id.to_string())
             .bind(to_i64(from_seq)?)

@@ -401,24 +401,31 @@ impl Writer {
         Ok(result)
     }
 
-    /// An audited read made on the pool, concurrently with the writer's batches: `read` runs
-    /// on a pooled connection and names the subjects it saw with their revisions; the writer
+    /// An audited read made outside the writer, concurrently with its batches: `outside` reads
+    /// the last committed state (on the pool, or on SQLite's direct connections), `revisions`
+    /// names the subjects it saw with their revisions; the writer
     /// checks them in its transaction (one query per batch) and only then is `audit` called and
     /// its events appended; the result is returned after the commit. A stale read (a subject
     /// changed, appeared or went in between) is made again; after a few stale attempts the read
-    /// runs inside the writer instead ([`Writer::audited_read`]), where it cannot be stale.
-    pub(crate) async fn checked_read<R, F, P, A>(&self, read: F, revisions: P, audit: A) -> Result<R, StoreError>
+    /// runs inside the writer instead (`read` on its connection, [`Writer::audited_read`]), where
+    /// it cannot be stale.
+    pub(crate) async fn checked_read<R, O, OF, F, P, A>(
+        &self,
+        outside: O,
+        read: F,
+        revisions: P,
+        audit: A,
+    ) -> Result<R, StoreError>
     where
         R: Send + 'static,
+        O: Fn() -> OF + Send + Sync,
+        OF: Future<Output = Result<R, StoreError>> + Send,
         F: for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, StoreError>> + Send + Sync + 'static,
         P: Fn(&R) -> Vec<(String, Option<i64>)> + Send + Sync,
         A: FnOnce(&R) -> Vec<AuditEvent> + Send,
     {
         for _ in 0..STALE_READS {
-            let result = {
-                let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
-                read(&mut conn).await?
-            };
+            let result = outside().await?;
             let expect = revisions(&result);
             let (go_tx, go) = oneshot::channel();
             let (events_tx, events) = oneshot::channel();

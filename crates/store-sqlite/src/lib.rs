@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kluis_store_sql::{AnyPoolOptions, Dialect, SqlStore, install_default_drivers};
+use kluis_store_sql::{AnyPoolOptions, Dialect, DirectReads, SqlStore, install_default_drivers};
 use sqlx::Executor;
 
 pub use kluis_store_sql::SqlStore as Store;
@@ -36,6 +36,8 @@ pub enum OpenError {
     Connect { path: String, source: sqlx::Error },
     #[error("cannot migrate the SQLite database {path}: {source}")]
     Migrate { path: String, source: sqlx::migrate::MigrateError },
+    #[error("cannot open the SQLite database {path} for reading: {message}")]
+    Read { path: String, message: String },
 }
 
 fn url_for(path: &Path) -> String {
@@ -52,8 +54,24 @@ fn url_for(path: &Path) -> String {
     format!("sqlite://{encoded}?mode=rwc")
 }
 
-/// Opens (creating if needed) the database file at `path` and applies pending migrations.
+/// Where the store's hot reads run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// On read-only connections driven in the reading thread ([`DirectReads`]); the default.
+    Direct,
+    /// On the sqlx pool, like every other statement (what PostgreSQL does; kept so the
+    /// conformance suite can hold both paths to the same behaviour).
+    Pool,
+}
+
+/// Opens (creating if needed) the database file at `path` and applies pending migrations; the hot
+/// reads run on [`DirectReads`].
 pub async fn open(path: &Path) -> Result<SqlStore, OpenError> {
+    open_with(path, Reads::Direct).await
+}
+
+/// [`open`], choosing where the hot reads run.
+pub async fn open_with(path: &Path, reads: Reads) -> Result<SqlStore, OpenError> {
     install_default_drivers();
     let display = path.display().to_string();
     let pool = AnyPoolOptions::new()
@@ -73,9 +91,16 @@ pub async fn open(path: &Path) -> Result<SqlStore, OpenError> {
         .connect(&url_for(path))
         .await
         .map_err(|source| OpenError::Connect { path: display.clone(), source })?;
-    MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path: display, source })?;
+    MIGRATOR.run(&pool).await.map_err(|source| OpenError::Migrate { path: display.clone(), source })?;
     tracing::debug!(path = %path.display(), "sqlite store open");
-    Ok(SqlStore::new(pool, &SQLITE))
+    // After the migrations: the file exists, is in WAL mode and has its tables.
+    let store = SqlStore::new(pool, &SQLITE);
+    Ok(match reads {
+        Reads::Direct => store.with_direct_reads(
+            DirectReads::open(path).map_err(|e| OpenError::Read { path: display, message: e.to_string() })?,
+        ),
+        Reads::Pool => store,
+    })
 }
 
 #[cfg(test)]
