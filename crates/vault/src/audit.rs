@@ -8,7 +8,7 @@ use kluis_crypto::note::{
     AuditSigningKey, AuditVerifyingKey, Checkpoint, NoteError, sign_checkpoint, verify_checkpoint,
 };
 use kluis_domain::audit::EncodedHeader;
-use kluis_store::{Store, StoreError, StoredCheckpoint};
+use kluis_store::{Store, StoreError, StoredAuditEvent, StoredCheckpoint, StoredNode};
 
 use crate::{Vault, VaultError};
 
@@ -282,6 +282,48 @@ impl LogRecomputer {
     }
 }
 
+/// A page of the audit log from `from` on and the nodes its events complete; `None` past the end.
+async fn read_page<S: Store>(
+    store: &S,
+    from: u64,
+) -> Result<Option<(Vec<StoredAuditEvent>, Vec<StoredNode>)>, StoreError> {
+    let events = store.audit_events(from, PAGE).await?;
+    let (Some(first), Some(last)) = (events.first(), events.last()) else { return Ok(None) };
+    let nodes = store.audit_nodes_completed_by(first.seq, last.seq).await?;
+    Ok(Some((events, nodes)))
+}
+
+/// Recomputes a page of events and compares the nodes they complete, one by one in append order,
+/// with the stored ones; how many nodes were checked.
+fn check_page(
+    recomputer: &mut LogRecomputer,
+    events: &[StoredAuditEvent],
+    stored: Vec<StoredNode>,
+) -> Result<u64, AuditFault> {
+    let mut stored = stored.into_iter();
+    let mut checked = 0;
+    for event in events {
+        for (id, hash) in recomputer.push(event.seq, &event.event)? {
+            let node = stored.next().filter(|n| n.id == id && n.completed_by == event.seq);
+            let Some(node) = node else {
+                return Err(AuditFault::NodeMissing { level: id.level, index: id.index });
+            };
+            if node.hash != hash {
+                return Err(if id.level == 0 {
+                    AuditFault::LeafMismatch { seq: event.seq }
+                } else {
+                    AuditFault::NodeMismatch { level: id.level, index: id.index, first: id.start(), last: id.end() - 1 }
+                });
+            }
+            checked += 1;
+        }
+    }
+    if let Some(extra) = stored.next() {
+        return Err(AuditFault::NodeExtra { level: extra.id.level, index: extra.id.index });
+    }
+    Ok(checked)
+}
+
 /// Checks one checkpoint against the recomputed tree.
 pub fn check_checkpoint(
     note: &str,
@@ -333,40 +375,28 @@ pub async fn verify_store<S: Store>(
     }
     let mut recomputer = LogRecomputer::new(checkpoints.iter().map(|c| c.size));
     let mut nodes_checked = 0_u64;
-    let mut next = 0_u64;
-    loop {
-        let events = store.audit_events(next, PAGE).await?;
-        let (Some(first), Some(last)) = (events.first(), events.last()) else { break };
-        // The nodes these events complete, compared one by one in append order.
-        let mut stored = store.audit_nodes_completed_by(first.seq, last.seq).await?.into_iter();
-        for event in &events {
-            for (id, hash) in recomputer.push(event.seq, &event.event)? {
-                let node = stored.next().filter(|n| n.id == id && n.completed_by == event.seq);
-                let Some(node) = node else {
-                    return Err(AuditFault::NodeMissing { level: id.level, index: id.index }.into());
-                };
-                if node.hash != hash {
-                    return Err(if id.level == 0 {
-                        AuditFault::LeafMismatch { seq: event.seq }
-                    } else {
-                        AuditFault::NodeMismatch {
-                            level: id.level,
-                            index: id.index,
-                            first: id.start(),
-                            last: id.end() - 1,
-                        }
-                    }
-                    .into());
-                }
-                nodes_checked += 1;
+    // Each page is recomputed on a blocking thread while the next one is read.
+    let mut page = read_page(store, 0).await?;
+    while let Some((events, stored)) = page {
+        let following = events.last().map_or(0, |e| e.seq.saturating_add(1));
+        let check = tokio::task::spawn_blocking(move || {
+            let checked = check_page(&mut recomputer, &events, stored);
+            (recomputer, checked)
+        });
+        let (checked, read) = tokio::join!(check, read_page(store, following));
+        let checked = match checked {
+            Ok((back, checked)) => {
+                recomputer = back;
+                checked
             }
-        }
-        if let Some(extra) = stored.next() {
-            return Err(AuditFault::NodeExtra { level: extra.id.level, index: extra.id.index }.into());
-        }
-        next = recomputer.size();
-        progress(next, head.max(next));
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(StoreError::Backend(format!("audit verification: {e}")).into()),
+        };
+        nodes_checked += checked?;
+        progress(recomputer.size(), head.max(recomputer.size()));
+        page = read?;
     }
+    let next = recomputer.size();
     if let Some(extra) = store.audit_nodes_completed_by(next, u64::MAX).await?.first() {
         return Err(AuditFault::NodeExtra { level: extra.id.level, index: extra.id.index }.into());
     }

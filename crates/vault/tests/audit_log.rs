@@ -49,6 +49,7 @@ on_both_backends! {
     flipped_node_bytes_are_found => sqlite_flipped_node_bytes_are_found, postgres_flipped_node_bytes_are_found;
     tampered_checkpoints_are_found => sqlite_tampered_checkpoints_are_found, postgres_tampered_checkpoints_are_found;
     deleted_events_are_found => sqlite_deleted_events_are_found, postgres_deleted_events_are_found;
+    faults_past_the_first_page_are_found => sqlite_faults_past_the_first_page_are_found, postgres_faults_past_the_first_page_are_found;
     reordered_events_are_found => sqlite_reordered_events_are_found, postgres_reordered_events_are_found;
     deleted_nodes_are_found => sqlite_deleted_nodes_are_found, postgres_deleted_nodes_are_found;
     consistent_rewrite_is_caught_by_checkpoints => sqlite_consistent_rewrite_is_caught_by_checkpoints, postgres_consistent_rewrite_is_caught_by_checkpoints;
@@ -673,6 +674,53 @@ async fn deleted_events_are_found(backend: Backend) {
     assert_eq!(f.fault("last event deleted").await, AuditFault::NodeExtra { level: 0, index: last }, "{b}");
     insert_event(f.pool(), last, recorded_at, &bytes).await;
     f.assert_ok("after restoring every event").await;
+}
+
+/// Verification reads the log in pages of 10,000 events and checks one page while it reads the
+/// next: a log of three pages verifies, and faults in the second and third page (at a page's first
+/// event too) are found and named as on the first.
+async fn faults_past_the_first_page_are_found(backend: Backend) {
+    const SIZE: u64 = 25_000;
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let b = f.name();
+    let mut current = f.size().await;
+    while current < SIZE {
+        let batch = 1_000.min(SIZE - current);
+        f.store().append_audit(&events(batch, current)).await.expect("append audit events");
+        current += batch;
+    }
+    assert_eq!(f.assert_ok("three pages").await.events, SIZE, "{b}");
+
+    for seq in [10_000, 17_321, SIZE - 1] {
+        let leaf = NodeId { level: 0, index: seq };
+        let hash = node_rows_completed_by(f.pool(), seq).await.into_iter().find(|n| n.id == leaf).expect("leaf").hash;
+        set_node_hash(f.pool(), leaf, &flip(&hash, 7, 0x01)).await;
+        assert_eq!(f.fault(&format!("leaf {seq}")).await, AuditFault::LeafMismatch { seq }, "{b}: leaf {seq}");
+        set_node_hash(f.pool(), leaf, &hash).await;
+    }
+
+    let (recorded_at, bytes) = event_row(f.pool(), 20_000).await;
+    delete_event(f.pool(), 20_000).await;
+    assert_eq!(f.fault("event 20000 deleted").await, AuditFault::EventMissing { seq: 20_000, found: 20_001 }, "{b}");
+    insert_event(f.pool(), 20_000, recorded_at, &bytes).await;
+
+    // Event 15,999 completes the level-4 node 999 (leaves 15,984–15,999), among others.
+    let node = node_rows_completed_by(f.pool(), 15_999)
+        .await
+        .into_iter()
+        .find(|n| n.id == NodeId { level: 4, index: 999 })
+        .expect("node 4/999");
+    delete_node(f.pool(), node.id).await;
+    assert_eq!(f.fault("node 4/999 deleted").await, AuditFault::NodeMissing { level: 4, index: 999 }, "{b}");
+    insert_node(f.pool(), &node).await;
+    f.assert_ok("after restoring everything").await;
+}
+
+/// The nodes event `seq` completed.
+async fn node_rows_completed_by(pool: &AnyPool, seq: u64) -> Vec<NodeRow> {
+    node_rows(pool).await.into_iter().filter(|n| n.completed_by == seq).collect()
 }
 
 /// Two events swapped: the fault names the lower position.
