@@ -197,22 +197,23 @@ fn nodes_sql(n: usize) -> String {
     sql
 }
 
-/// A row of [`nodes_sql`].
-fn node_from(row: &impl Cols) -> Result<(NodeId, Hash), StoreError> {
-    let id = NodeId {
+/// The `level` and `idx` columns of an `audit_nodes` row.
+fn node_id_from(row: &impl Cols) -> Result<NodeId, StoreError> {
+    Ok(NodeId {
         level: u32::try_from(row.int("level")?).map_err(|_| corrupt("audit node level"))?,
         index: u64::try_from(row.int("idx")?).map_err(|_| corrupt("audit node index"))?,
-    };
-    Ok((id, row.blob("hash")?.try_into().map_err(|_| corrupt("audit node hash"))?))
+    })
+}
+
+/// A row of [`nodes_sql`].
+fn node_from(row: &impl Cols) -> Result<(NodeId, Hash), StoreError> {
+    Ok((node_id_from(row)?, row.blob("hash")?.try_into().map_err(|_| corrupt("audit node hash"))?))
 }
 
 /// A row of the nodes completed by a range of leaves.
 fn stored_node_from(row: &impl Cols) -> Result<StoredNode, StoreError> {
     Ok(StoredNode {
-        id: NodeId {
-            level: u32::try_from(row.int("level")?).map_err(|_| corrupt("audit node level"))?,
-            index: u64::try_from(row.int("idx")?).map_err(|_| corrupt("audit node index"))?,
-        },
+        id: node_id_from(row)?,
         completed_by: u64::try_from(row.int("completed_by")?).map_err(|_| corrupt("audit node leaf"))?,
         // A stored hash of the wrong length is reported by the verifier as a mismatch.
         hash: row.blob("hash")?.try_into().unwrap_or([0; 32]),
@@ -345,7 +346,8 @@ impl SqlStore {
         self.writer.stats()
     }
 
-    /// Drains the writer (every queued write still commits), then closes the pool.
+    /// Drains the writer (every queued write still commits), then closes the direct connections
+    /// and the pool.
     pub async fn close(&self) {
         self.writer.close().await;
         if let Some(direct) = &self.direct {
