@@ -2,8 +2,10 @@
 //!
 //! 1. Batched append through `Store::append_audit`, interleaved batch by batch with its baselines:
 //!    SHA-256 of the same encoded bytes, a raw insert of the same bytes into a plain table (same
-//!    batch size, statement shape, transaction and durability), and a raw insert of the same bytes
-//!    plus the same Merkle node rows (precomputed), which isolates what the store's code adds.
+//!    batch size, statement shape, transaction and durability), a raw insert of the same bytes
+//!    plus the same Merkle node rows (precomputed), and the same again with the events' subjects
+//!    and the per-subject index the store keeps: the store's rows and indexes, which isolates what
+//!    the store's code adds.
 //! 2. Full verification (`kluis_vault::audit::verify_store`) beside SHA-256 of the same bytes read
 //!    back from the store, and beside the page reads it does.
 //! 3. Inclusion-proof latency at the requested log sizes, each proof interleaved with one
@@ -199,6 +201,7 @@ struct AppendResult {
     append: Duration,
     raw_events: Duration,
     raw_with_nodes: Duration,
+    raw_like_store: Duration,
     encode: Duration,
     sha: Duration,
     merkle_cpu: Duration,
@@ -213,8 +216,9 @@ async fn append_scenario(
     rows_per_statement: (usize, usize),
 ) -> anyhow::Result<AppendResult> {
     let store = &db.store;
-    db.create_raw_tables("bench_raw").await?;
-    db.create_raw_tables("bench_rawm").await?;
+    db.create_raw_tables("bench_raw", false).await?;
+    db.create_raw_tables("bench_rawm", false).await?;
+    db.create_raw_tables("bench_raws", true).await?;
     let start = vault.audit_size().await?;
     let mut tree = TreeBuilder::from_frontier(start, &store.audit_nodes(&merkle::frontier(start)).await?)
         .map_err(|e| anyhow::anyhow!("frontier: {e}"))?;
@@ -242,24 +246,28 @@ async fn append_scenario(
             nodes.extend(tree.push(merkle::leaf_hash(bytes)).into_iter().map(|(id, h)| (id, s, h)));
         }
         r.merkle_cpu += t.elapsed();
-        let rows: Vec<(i64, i64, Vec<u8>)> = encoded
+        let rows: Vec<(i64, i64, Vec<u8>, Option<String>)> = encoded
             .into_iter()
             .zip(seq..)
             .zip(&events)
-            .map(|((bytes, s), e)| Ok((i64::try_from(s)?, e.time, bytes)))
+            .map(|((bytes, s), e)| Ok((i64::try_from(s)?, e.time, bytes, e.subject.clone())))
             .collect::<anyhow::Result<_>>()?;
 
-        // The three database variants, interleaved, in rotating order.
-        for k in 0..3 {
+        // The four database variants, interleaved, in rotating order.
+        for k in 0..4 {
             let t = Instant::now();
-            match (r.batches + k) % 3 {
+            match (r.batches + k) % 4 {
                 0 => {
-                    db.raw_insert("bench_raw", &rows, &[], rows_per_statement).await?;
+                    db.raw_insert("bench_raw", false, &rows, &[], rows_per_statement).await?;
                     r.raw_events += t.elapsed();
                 }
                 1 => {
-                    db.raw_insert("bench_rawm", &rows, &nodes, rows_per_statement).await?;
+                    db.raw_insert("bench_rawm", false, &rows, &nodes, rows_per_statement).await?;
                     r.raw_with_nodes += t.elapsed();
+                }
+                2 => {
+                    db.raw_insert("bench_raws", true, &rows, &nodes, rows_per_statement).await?;
+                    r.raw_like_store += t.elapsed();
                 }
                 _ => {
                     store.append_audit(&events).await?;
@@ -270,7 +278,7 @@ async fn append_scenario(
         // BEGIN, head update, frontier read, event inserts, node inserts, COMMIT.
         r.statements += 4 + n.div_ceil(STORE_ROWS.0) as u64 + nodes.len().div_ceil(STORE_ROWS.1) as u64;
         r.nodes += nodes.len() as u64;
-        r.bytes += rows.iter().map(|(_, _, b)| b.len() as u64).sum::<u64>();
+        r.bytes += rows.iter().map(|(_, _, b, _)| b.len() as u64).sum::<u64>();
         r.batches += 1;
         seq += n as u64;
         done += n as u64;
@@ -295,6 +303,7 @@ impl AppendResult {
         let rate = per_sec(self.events, self.append);
         let raw = per_sec(self.events, self.raw_events);
         let raw_nodes = per_sec(self.events, self.raw_with_nodes);
+        let raw_store = per_sec(self.events, self.raw_like_store);
         let sha = per_sec(self.events, self.sha);
         let encode = per_sec(self.events, self.encode);
         let merkle_cpu = per_sec(self.events, self.merkle_cpu);
@@ -343,11 +352,19 @@ impl AppendResult {
         );
         let _ = writeln!(
             doc,
-            "| `append_audit` | {} | raw insert of the same bytes + the same node rows (precomputed){} | {} | {} | | |\n",
+            "| `append_audit` | {} | raw insert of the same bytes + the same node rows (precomputed){} | {} | {} | | |",
             grouped(rate),
             shape,
             grouped(raw_nodes),
             times(ratio(rate, raw_nodes))
+        );
+        let _ = writeln!(
+            doc,
+            "| `append_audit` | {} | the same + the events' subjects and the per-subject index (the store's rows and indexes){} | {} | {} | | |\n",
+            grouped(rate),
+            shape,
+            grouped(raw_store),
+            times(ratio(rate, raw_store))
         );
         let _ = writeln!(doc, "Where an append's time goes (per event, same run):\n");
         let _ = writeln!(doc, "| part | per event | events/s |");
@@ -359,6 +376,7 @@ impl AppendResult {
             ("leaf hash + `TreeBuilder::push` (all Merkle hashing)", self.merkle_cpu, merkle_cpu),
             ("raw insert of the event rows (durable)", self.raw_events, raw),
             ("raw insert of the event rows + node rows (durable)", self.raw_with_nodes, raw_nodes),
+            ("the same + subjects and the per-subject index (durable)", self.raw_like_store, raw_store),
         ] {
             let _ = writeln!(doc, "| {what} | {} | {} |", us(d), grouped(r));
         }

@@ -151,15 +151,19 @@ impl BenchDb {
     }
 
     /// Creates the plain tables of the raw baselines: `{prefix}_events` shaped like
-    /// `audit_events`, `{prefix}_nodes` shaped like `audit_nodes` (same key and index).
-    pub async fn create_raw_tables(&self, prefix: &str) -> anyhow::Result<()> {
+    /// `audit_events`, `{prefix}_nodes` shaped like `audit_nodes` (same key and index). With
+    /// `subjects`, the events table also has the `subject` column and its index
+    /// (`audit_events_by_subject`), as the store's has since the data-subject requests.
+    pub async fn create_raw_tables(&self, prefix: &str, subjects: bool) -> anyhow::Result<()> {
         let (int, blob, strict, without_rowid) = match self.backend {
             Backend::Sqlite => ("INTEGER", "BLOB", " STRICT", ", WITHOUT ROWID"),
             Backend::Postgres => ("BIGINT", "BYTEA", "", ""),
         };
-        let statements = [
+        let subject = if subjects { ", subject TEXT" } else { "" };
+        let mut statements = vec![
             format!(
-                "CREATE TABLE {prefix}_events (seq {int} PRIMARY KEY, recorded_at {int} NOT NULL, event {blob} NOT NULL){strict}"
+                "CREATE TABLE {prefix}_events (seq {int} PRIMARY KEY, recorded_at {int} NOT NULL, event {blob} NOT NULL\
+                 {subject}){strict}"
             ),
             format!(
                 "CREATE TABLE {prefix}_nodes (level {int} NOT NULL, idx {int} NOT NULL, completed_by {int} NOT NULL, \
@@ -167,6 +171,11 @@ impl BenchDb {
             ),
             format!("CREATE INDEX {prefix}_nodes_by_completion ON {prefix}_nodes (completed_by, level)"),
         ];
+        if subjects {
+            statements.push(format!(
+                "CREATE INDEX {prefix}_events_by_subject ON {prefix}_events (subject, seq) WHERE subject IS NOT NULL"
+            ));
+        }
         for sql in statements {
             sqlx::query(AssertSqlSafe(sql)).execute(self.store.pool()).await?;
         }
@@ -175,25 +184,32 @@ impl BenchDb {
 
     /// One durable transaction inserting the rows into the raw tables with the statement shape of
     /// `SqlStore::append_in` (multi-row inserts, by default of as many rows per statement as it uses): the store's append
-    /// minus encoding, hashing, the head update and the frontier read.
+    /// minus encoding, hashing, the head update and the frontier read. The events' subjects are
+    /// inserted when the table has the column ([`Self::create_raw_tables`] with `subjects`).
     pub async fn raw_insert(
         &self,
         prefix: &str,
-        events: &[(i64, i64, Vec<u8>)],
+        subjects: bool,
+        events: &[(i64, i64, Vec<u8>, Option<String>)],
         nodes: &[(NodeId, i64, Hash)],
         rows_per_statement: (usize, usize),
     ) -> anyhow::Result<()> {
         let mut tx = self.store.pool().begin_with(self.begin_write()).await?;
+        let (columns, width) =
+            if subjects { ("seq, recorded_at, event, subject", 4) } else { ("seq, recorded_at, event", 3) };
         for chunk in events.chunks(rows_per_statement.0) {
             let sql = values_sql(
                 Params::of(&tx),
-                &format!("INSERT INTO {prefix}_events (seq, recorded_at, event) VALUES "),
-                3,
+                &format!("INSERT INTO {prefix}_events ({columns}) VALUES "),
+                width,
                 chunk.len(),
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
-            for (seq, time, bytes) in chunk {
+            for (seq, time, bytes, subject) in chunk {
                 query = query.bind(*seq).bind(*time).bind(bytes.clone());
+                if subjects {
+                    query = query.bind(subject.clone());
+                }
             }
             query.execute(&mut *tx).await?;
         }

@@ -677,14 +677,14 @@ async fn commit_floor(options: &Options, duration: Duration) -> anyhow::Result<(
         Backend::Postgres => BenchDb::postgres(options.database_url.as_deref().context("--database-url")?).await?,
     };
     let result = async {
-        db.create_raw_tables("bench_commit").await?;
+        db.create_raw_tables("bench_commit", false).await?;
         let bytes = vec![b'x'; 430];
         let mut times = Vec::new();
         let t = Instant::now();
         let mut seq = 0_i64;
         while t.elapsed() < duration {
             let one = Instant::now();
-            db.raw_insert("bench_commit", &[(seq, seq, bytes.clone())], &[], (100, 100)).await?;
+            db.raw_insert("bench_commit", false, &[(seq, seq, bytes.clone(), None)], &[], (100, 100)).await?;
             times.push(one.elapsed());
             seq += 1;
         }
