@@ -128,6 +128,27 @@ mod tests {
         assert_eq!(secure, 1);
     }
 
+    /// The hot reads run on the direct connections: with the pool closed under it, a store opened
+    /// by `open` still answers them, one opened with `Reads::Pool` does not.
+    #[tokio::test]
+    async fn hot_reads_bypass_the_pool_unless_asked() {
+        use kluis_store::Store as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        let direct = open(&path).await.unwrap();
+        direct.pool().close().await;
+        assert_eq!(direct.token_by_hash(&[7; 32]).await.unwrap(), None);
+        assert_eq!(direct.audit_size().await.unwrap(), 0);
+        assert!(direct.audit_events(0, 10).await.unwrap().is_empty());
+        direct.close().await;
+        assert!(direct.audit_size().await.is_err(), "closed: the direct connections too");
+
+        let pooled = open_with(&path, Reads::Pool).await.unwrap();
+        pooled.pool().close().await;
+        assert!(pooled.token_by_hash(&[7; 32]).await.is_err());
+        assert!(pooled.audit_size().await.is_err());
+    }
+
     #[tokio::test]
     async fn reopening_applies_no_migration_twice() {
         let dir = tempfile::tempdir().unwrap();
