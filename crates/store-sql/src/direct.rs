@@ -209,16 +209,19 @@ impl DirectReads {
         result
     }
 
-    /// [`Self::read`] on tokio's blocking pool, for reads of many rows.
+    /// [`Self::read`] on tokio's blocking pool, for reads of many rows. A panic in `read`
+    /// resumes in the caller, as it would had `read` run there.
     pub(crate) async fn read_blocking<R, F>(self: &Arc<Self>, read: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let this = Arc::clone(self);
-        tokio::task::spawn_blocking(move || this.read(read))
-            .await
-            .map_err(|e| StoreError::Backend(format!("direct read: {e}")))?
+        match tokio::task::spawn_blocking(move || this.read(read)).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Backend(format!("direct read: {e}"))),
+        }
     }
 
     /// Closes the idle connections; later reads fail. Reads under way finish.

@@ -522,15 +522,6 @@ impl SqlStore {
         Ok(records.0)
     }
 
-    /// A subject as last committed, read outside the writer (the first attempts of a checked read).
-    async fn load_outside(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
-        if let Some(direct) = &self.direct {
-            return direct.read(|conn| Self::load_direct(conn, id));
-        }
-        let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
-        Self::load_in(&mut conn, id).await
-    }
-
     /// The subjects an index entry names as last committed, read outside the writer.
     async fn find_outside(&self, entry: &IndexEntry) -> Result<Vec<SubjectRecord>, StoreError> {
         if let Some(direct) = &self.direct {
@@ -809,7 +800,11 @@ impl Store for SqlStore {
     }
 
     async fn load_subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
-        self.load_outside(id).await
+        if let Some(direct) = &self.direct {
+            return direct.read(|conn| Self::load_direct(conn, id));
+        }
+        let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
+        Self::load_in(&mut conn, id).await
     }
 
     async fn read_subject<F>(&self, id: SubjectId, audit: F) -> Result<Option<SubjectRecord>, StoreError>
@@ -822,7 +817,7 @@ impl Store for SqlStore {
         let id_text = id.to_string();
         self.writer
             .checked_read(
-                || self.load_outside(id),
+                || self.load_subject(id),
                 move |conn: &mut AnyConnection| -> BoxFuture<'_, _> { Box::pin(Self::load_in(conn, id)) },
                 move |record: &Option<SubjectRecord>| vec![(id_text.clone(), record.as_ref().map(|r| r.revision))],
                 |record: &Option<SubjectRecord>| vec![audit(record.as_ref())],

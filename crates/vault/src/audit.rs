@@ -282,15 +282,20 @@ impl LogRecomputer {
     }
 }
 
-/// A page of the audit log from `from` on and the nodes its events complete; `None` past the end.
-async fn read_page<S: Store>(
-    store: &S,
-    from: u64,
-) -> Result<Option<(Vec<StoredAuditEvent>, Vec<StoredNode>)>, StoreError> {
+/// A page of the audit log: its events, the nodes they complete, and where the next page starts.
+struct Page {
+    events: Vec<StoredAuditEvent>,
+    nodes: Vec<StoredNode>,
+    next: u64,
+}
+
+/// The page of the audit log from `from` on; `None` past the end.
+async fn read_page<S: Store>(store: &S, from: u64) -> Result<Option<Page>, StoreError> {
     let events = store.audit_events(from, PAGE).await?;
     let (Some(first), Some(last)) = (events.first(), events.last()) else { return Ok(None) };
-    let nodes = store.audit_nodes_completed_by(first.seq, last.seq).await?;
-    Ok(Some((events, nodes)))
+    let (first, next) = (first.seq, last.seq.saturating_add(1));
+    let nodes = store.audit_nodes_completed_by(first, last.seq).await?;
+    Ok(Some(Page { events, nodes, next }))
 }
 
 /// Recomputes a page of events and compares the nodes they complete, one by one in append order,
@@ -377,13 +382,12 @@ pub async fn verify_store<S: Store>(
     let mut nodes_checked = 0_u64;
     // Each page is recomputed on a blocking thread while the next one is read.
     let mut page = read_page(store, 0).await?;
-    while let Some((events, stored)) = page {
-        let following = events.last().map_or(0, |e| e.seq.saturating_add(1));
+    while let Some(Page { events, nodes, next }) = page {
         let check = tokio::task::spawn_blocking(move || {
-            let checked = check_page(&mut recomputer, &events, stored);
+            let checked = check_page(&mut recomputer, &events, nodes);
             (recomputer, checked)
         });
-        let (checked, read) = tokio::join!(check, read_page(store, following));
+        let (checked, read) = tokio::join!(check, read_page(store, next));
         let checked = match checked {
             Ok((back, checked)) => {
                 recomputer = back;
