@@ -49,12 +49,14 @@ pub async fn sqlite() -> TestDb {
     TestDb { store, backend: Backend::Sqlite, dir: Some(dir), url: None }
 }
 
-/// [`sqlite`] with the hot reads on the sqlx pool instead of direct connections
-/// (`kluis_store_sqlite::Reads::Pool`), so the suite holds both read paths to the same behaviour.
-pub async fn sqlite_pool_reads() -> TestDb {
+/// [`sqlite`] with the hot paths (reads, and the group-commit writer's creates, appends and
+/// audited reads' events) on the sqlx pool instead of direct connections
+/// (`kluis_store_sqlite::HotPaths::Pool`), so the suite holds both paths to the same behaviour.
+pub async fn sqlite_pool() -> TestDb {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let path = dir.path().join(kluis_store_sqlite::DATABASE_FILE);
-    let store = kluis_store_sqlite::open_with(&path, kluis_store_sqlite::Reads::Pool).await.expect("open SQLite store");
+    let store =
+        kluis_store_sqlite::open_with(&path, kluis_store_sqlite::HotPaths::Pool).await.expect("open SQLite store");
     TestDb { store, backend: Backend::Sqlite, dir: Some(dir), url: None }
 }
 

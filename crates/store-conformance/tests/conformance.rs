@@ -1,10 +1,11 @@
 //! Runs every case of the storage conformance suite on SQLite and on PostgreSQL. Test names say
 //! the backend (`sqlite_<case>`, `postgres_<case>`), so both halves are visible in the output;
-//! `sqlite_pool_<case>` runs SQLite with its hot reads on the pool instead of direct connections.
+//! `sqlite_pool_<case>` runs SQLite with its hot paths (reads, the writer's native batches) on the
+//! pool instead of direct connections.
 //! PostgreSQL tests need `KLUIS_TEST_DATABASE_URL` and return early only when
 //! `KLUIS_TEST_SKIP_POSTGRES=1` says so deliberately.
 
-use kluis_store_conformance::{TestDb, postgres, sqlite, sqlite_pool_reads, suite};
+use kluis_store_conformance::{TestDb, postgres, sqlite, sqlite_pool, suite};
 use sqlx::AnyPool;
 
 macro_rules! conformance {
@@ -18,7 +19,7 @@ macro_rules! conformance {
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $sqlite_pool() {
-            let db = sqlite_pool_reads().await;
+            let db = sqlite_pool().await;
             suite::$case(db.store.clone()).await;
             drop(db);
         }

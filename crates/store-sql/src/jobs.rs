@@ -15,6 +15,15 @@ pub(crate) const FIND_SUBJECTS: &str = concat!(
     "JOIN blind_index b ON b.subject_id = s.id WHERE b.index_name = $1 AND b.digest = $2 ORDER BY s.id, v.field"
 );
 
+/// Multi-row inserts of new subjects' rows (`values_sql`; 8, 4 and 3 columns).
+pub(crate) const INSERT_SUBJECTS: &str = "INSERT INTO subjects (id, kind, created_at, updated_at, revision, \
+    key_version, kek_version, wrapped_key) VALUES ";
+pub(crate) const INSERT_VALUES: &str =
+    "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ";
+pub(crate) const INSERT_INDEX: &str = "INSERT INTO blind_index (index_name, digest, subject_id) VALUES ";
+/// An index entry already present is kept.
+pub(crate) const INDEX_CONFLICT: &str = " ON CONFLICT DO NOTHING";
+
 impl SqlStore {
     /// Inserts new subjects with their values and index entries: multi-row inserts of at most 100
     /// rows and 400 parameters (see `append_in` on why not more). A taken id is `Duplicate`.
@@ -24,13 +33,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let ids: Vec<String> = subjects.iter().map(|s| s.id.to_string()).collect();
         for chunk in subjects.iter().zip(&ids).collect::<Vec<_>>().chunks(MAX_PARAMS / SUBJECT_COLUMNS) {
-            let sql = values_sql(
-                Params::of(conn),
-                "INSERT INTO subjects (id, kind, created_at, updated_at, revision, key_version, kek_version, \
-                 wrapped_key) VALUES ",
-                SUBJECT_COLUMNS,
-                chunk.len(),
-            );
+            let sql = values_sql(Params::of(conn), INSERT_SUBJECTS, SUBJECT_COLUMNS, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (subject, id) in chunk {
                 query = query
@@ -48,12 +51,7 @@ impl SqlStore {
         let values: Vec<(&str, &StoredValue)> =
             subjects.iter().zip(&ids).flat_map(|(s, id)| s.values.iter().map(move |v| (id.as_str(), v))).collect();
         for chunk in values.chunks(ROWS_PER_INSERT) {
-            let sql = values_sql(
-                Params::of(conn),
-                "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ",
-                4,
-                chunk.len(),
-            );
+            let sql = values_sql(Params::of(conn), INSERT_VALUES, 4, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, value) in chunk {
                 query = query
@@ -72,13 +70,8 @@ impl SqlStore {
     /// Index entries as multi-row inserts; an entry already present is kept.
     async fn insert_index_rows(conn: &mut AnyConnection, entries: &[(&str, &IndexEntry)]) -> Result<(), StoreError> {
         for chunk in entries.chunks(ROWS_PER_INSERT) {
-            let mut sql = values_sql(
-                Params::of(conn),
-                "INSERT INTO blind_index (index_name, digest, subject_id) VALUES ",
-                3,
-                chunk.len(),
-            );
-            sql.push_str(" ON CONFLICT DO NOTHING");
+            let mut sql = values_sql(Params::of(conn), INSERT_INDEX, 3, chunk.len());
+            sql.push_str(INDEX_CONFLICT);
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, entry) in chunk {
                 query = query.bind(entry.index.as_str()).bind(entry.digest.as_slice()).bind(*id);
@@ -118,12 +111,7 @@ impl SqlStore {
         }
         set.reverse();
         for chunk in set.chunks(ROWS_PER_INSERT) {
-            let mut sql = values_sql(
-                Params::of(conn),
-                "INSERT INTO subject_values (subject_id, field, key_version, ciphertext) VALUES ",
-                4,
-                chunk.len(),
-            );
+            let mut sql = values_sql(Params::of(conn), INSERT_VALUES, 4, chunk.len());
             sql.push_str(
                 " ON CONFLICT (subject_id, field) DO UPDATE SET key_version = excluded.key_version, \
                  ciphertext = excluded.ciphertext",

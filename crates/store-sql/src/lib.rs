@@ -27,11 +27,13 @@ use sqlx::{AnyConnection, Row};
 pub use sqlx::any::{AnyPoolOptions, install_default_drivers};
 
 mod direct;
+mod direct_write;
 mod jobs;
 mod writer;
 
 pub use direct::DirectReads;
 use direct::{Cols, query, query_all, query_optional};
+pub use direct_write::DirectWrites;
 
 pub use writer::GroupCommitStats;
 use writer::{BoxFuture, WriteTx, Writer};
@@ -98,6 +100,47 @@ fn to_i64(v: u64) -> Result<i64, StoreError> {
 pub(crate) struct Frontier {
     size: u64,
     hashes: Vec<Hash>,
+}
+
+/// Grows the audit log by `$1` events under its lock; returns the new size.
+const GROW_LOG: &str = "UPDATE audit_head SET size = size + $1 WHERE id = 1 RETURNING size";
+/// Multi-row insert of audit events (`values_sql`, 4 columns).
+const INSERT_EVENTS: &str = "INSERT INTO audit_events (seq, recorded_at, event, subject) VALUES ";
+/// Multi-row insert of Merkle nodes (`values_sql`, 4 columns).
+const INSERT_NODES: &str = "INSERT INTO audit_nodes (level, idx, completed_by, hash) VALUES ";
+
+/// The log's size before an append of `n` events, from its size after.
+fn grown_from(new_size: i64, n: i64) -> Result<u64, StoreError> {
+    u64::try_from(new_size - n).map_err(|_| corrupt("audit size"))
+}
+
+/// The rows an append of events writes, computed once for either driver.
+pub(crate) struct AppendRows<'e> {
+    /// seq, recorded_at, encoded event, subject.
+    events: Vec<(i64, i64, Vec<u8>, Option<&'e str>)>,
+    /// level, index, completed_by, hash.
+    nodes: Vec<(i64, i64, i64, Hash)>,
+    /// The frontier after the events.
+    after: Frontier,
+}
+
+impl<'e> AppendRows<'e> {
+    /// Numbers the events from `old_size` on and adds their leaves to `tree` (the tree of the
+    /// first `old_size` events).
+    fn new(mut tree: TreeBuilder, old_size: u64, events: &'e [AuditEvent]) -> Result<Self, StoreError> {
+        let mut rows = Vec::with_capacity(events.len());
+        let mut nodes = Vec::with_capacity(events.len() * 2);
+        for (seq, event) in (old_size..).zip(events) {
+            let bytes = event.encode(seq);
+            let seq = to_i64(seq)?;
+            for (id, hash) in tree.push(merkle::leaf_hash(&bytes)) {
+                nodes.push((i64::from(id.level), to_i64(id.index)?, seq, hash));
+            }
+            rows.push((seq, event.time, bytes, event.subject.as_deref()));
+        }
+        let after = Frontier { size: tree.size(), hashes: tree.frontier_hashes().to_vec() };
+        Ok(AppendRows { events: rows, nodes, after })
+    }
 }
 
 /// Rows per multi-row INSERT of a bulk write (see `SqlStore::append_in` on why not more).
@@ -336,6 +379,15 @@ impl SqlStore {
         self
     }
 
+    /// SQLite: the group-commit writer runs the batches of the hot write paths (creates, appends,
+    /// the events of audited reads) on its own direct connection (`crate::direct_write`). Call it
+    /// when opening the store, before the first write.
+    #[must_use]
+    pub fn with_direct_writes(self, writes: DirectWrites) -> Self {
+        self.writer.set_direct(writes);
+        self
+    }
+
     /// The pool, for adapter-level maintenance (migrations, tests).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
@@ -386,61 +438,36 @@ impl SqlStore {
         known: Option<&Frontier>,
     ) -> Result<Frontier, StoreError> {
         let n = i64::try_from(events.len()).map_err(|_| corrupt("audit batch"))?;
-        let row = sqlx::query("UPDATE audit_head SET size = size + $1 WHERE id = 1 RETURNING size")
-            .bind(n)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| backend(&e))?;
-        let new_size: i64 = row.try_get("size").map_err(|e| backend(&e))?;
-        let old_size = u64::try_from(new_size - n).map_err(|_| corrupt("audit size"))?;
-        let mut tree = match known {
+        let row = sqlx::query(GROW_LOG).bind(n).fetch_one(&mut *tx).await.map_err(|e| backend(&e))?;
+        let old_size = grown_from(row.try_get("size").map_err(|e| backend(&e))?, n)?;
+        let tree = match known {
             Some(known) if known.size == old_size => TreeBuilder::from_frontier(old_size, &known.hashes),
             _ => TreeBuilder::from_frontier(old_size, &Self::nodes_in(tx, &merkle::frontier(old_size)).await?),
         }
         .map_err(|_| corrupt("audit frontier"))?;
-
-        let mut event_rows: Vec<(i64, i64, Vec<u8>, Option<&str>)> = Vec::with_capacity(events.len());
-        let mut node_rows: Vec<(NodeId, i64, Hash)> = Vec::with_capacity(events.len() * 2);
-        for (seq, event) in (old_size..).zip(events) {
-            let bytes = event.encode(seq);
-            let seq = to_i64(seq)?;
-            for (id, hash) in tree.push(merkle::leaf_hash(&bytes)) {
-                node_rows.push((id, seq, hash));
-            }
-            event_rows.push((seq, event.time, bytes, event.subject.as_deref()));
-        }
+        let rows = AppendRows::new(tree, old_size, events)?;
         // Multi-row inserts of at most 100 rows. Not more: with `$n` parameters sqlx-sqlite looks
         // up every name with `sqlite3_bind_parameter_name`, a linear scan, so binding was quadratic
         // in the parameters of a statement (300 rows × 3 + 200 rows × 4 made it ~30 % of an
         // append; docs/BENCHMARKS.md). SQLite now gets anonymous `?` ([`Params`]), which avoids
         // the scan; PostgreSQL limits a statement to 65,535 parameters anyway.
-        for chunk in event_rows.chunks(100) {
-            let sql = values_sql(
-                Params::of(tx),
-                "INSERT INTO audit_events (seq, recorded_at, event, subject) VALUES ",
-                4,
-                chunk.len(),
-            );
+        for chunk in rows.events.chunks(100) {
+            let sql = values_sql(Params::of(tx), INSERT_EVENTS, 4, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (seq, time, bytes, subject) in chunk {
                 query = query.bind(*seq).bind(*time).bind(bytes.clone()).bind(*subject);
             }
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
-        for chunk in node_rows.chunks(100) {
-            let sql = values_sql(
-                Params::of(tx),
-                "INSERT INTO audit_nodes (level, idx, completed_by, hash) VALUES ",
-                4,
-                chunk.len(),
-            );
+        for chunk in rows.nodes.chunks(100) {
+            let sql = values_sql(Params::of(tx), INSERT_NODES, 4, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, completed_by, hash) in chunk {
-                query = query.bind(i64::from(id.level)).bind(to_i64(id.index)?).bind(*completed_by).bind(hash.to_vec());
+            for (level, index, completed_by, hash) in chunk {
+                query = query.bind(*level).bind(*index).bind(*completed_by).bind(hash.to_vec());
             }
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
-        Ok(Frontier { size: tree.size(), hashes: tree.frontier_hashes().to_vec() })
+        Ok(rows.after)
     }
 
     /// Hashes of the given nodes, in the order asked.
@@ -456,6 +483,23 @@ impl SqlStore {
                 let (id, hash) = node_from(&row)?;
                 found.insert(id, hash);
             }
+        }
+        nodes_in_order(ids, &found)
+    }
+
+    /// [`Self::nodes_in`] on a direct connection.
+    fn nodes_direct(conn: &rusqlite::Connection, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(NODES_PER_QUERY) {
+            let mut params = Vec::with_capacity(2 * chunk.len());
+            for id in chunk {
+                params.extend([i64::from(id.level), to_i64(id.index)?]);
+            }
+            query(conn, &nodes_sql(chunk.len()), rusqlite::params_from_iter(params), |row| {
+                let (id, hash) = node_from(row)?;
+                found.insert(id, hash);
+                Ok(())
+            })?;
         }
         nodes_in_order(ids, &found)
     }
@@ -807,9 +851,9 @@ impl Store for SqlStore {
         Self::load_in(&mut conn, id).await
     }
 
-    async fn read_subject<F>(&self, id: SubjectId, audit: F) -> Result<Option<SubjectRecord>, StoreError>
+    async fn read_subject<F>(&self, id: SubjectId, mut audit: F) -> Result<Option<SubjectRecord>, StoreError>
     where
-        F: FnOnce(Option<&SubjectRecord>) -> AuditEvent + Send,
+        F: FnMut(Option<&SubjectRecord>) -> AuditEvent + Send,
     {
         // Read on the pool, checked by the writer against the subject's revision in the batch
         // that commits the event, so the read and its event take one place in the log's order;
@@ -825,9 +869,9 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn find_subjects<F>(&self, entry: &IndexEntry, audit: F) -> Result<Vec<SubjectRecord>, StoreError>
+    async fn find_subjects<F>(&self, entry: &IndexEntry, mut audit: F) -> Result<Vec<SubjectRecord>, StoreError>
     where
-        F: FnOnce(&[SubjectRecord]) -> Vec<AuditEvent> + Send,
+        F: FnMut(&[SubjectRecord]) -> Vec<AuditEvent> + Send,
     {
         // As `read_subject`: the subjects found are checked at their revisions.
         let shared = Arc::new(entry.clone());
@@ -839,7 +883,7 @@ impl Store for SqlStore {
                     Box::pin(async move { Self::find_in(conn, &entry).await })
                 },
                 |records: &Vec<SubjectRecord>| records.iter().map(|r| (r.id.to_string(), Some(r.revision))).collect(),
-                |records: &Vec<SubjectRecord>| audit(records),
+                |records: &Vec<SubjectRecord>| audit(records.as_slice()),
             )
             .await
     }
@@ -886,10 +930,7 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let events = events.to_vec();
-        self.writer
-            .write(move |_conn: &mut AnyConnection| -> BoxFuture<'_, _> { Box::pin(async move { Ok(((), events)) }) })
-            .await
+        self.writer.append(events.to_vec()).await
     }
 
     async fn audit_events(&self, from: u64, limit: u32) -> Result<Vec<StoredAuditEvent>, StoreError> {
@@ -926,21 +967,7 @@ impl Store for SqlStore {
 
     async fn audit_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         if let Some(direct) = &self.direct {
-            return direct.read(|conn| {
-                let mut found = HashMap::with_capacity(ids.len());
-                for chunk in ids.chunks(NODES_PER_QUERY) {
-                    let mut params = Vec::with_capacity(2 * chunk.len());
-                    for id in chunk {
-                        params.extend([i64::from(id.level), to_i64(id.index)?]);
-                    }
-                    query(conn, &nodes_sql(chunk.len()), rusqlite::params_from_iter(params), |row| {
-                        let (id, hash) = node_from(row)?;
-                        found.insert(id, hash);
-                        Ok(())
-                    })?;
-                }
-                nodes_in_order(ids, &found)
-            });
+            return direct.read(|conn| Self::nodes_direct(conn, ids));
         }
         let mut conn = self.pool.acquire().await.map_err(|e| backend(&e))?;
         Self::nodes_in(&mut conn, ids).await

@@ -29,6 +29,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 
+use crate::direct_write::{DirectWriter, DirectWrites};
 use crate::{Dialect, Frontier, SqlStore, backend};
 
 /// A boxed future borrowing the writer's connection.
@@ -39,7 +40,7 @@ pub(crate) const MAX_BATCH: usize = 256;
 /// Stale attempts of a checked read before it runs inside the writer.
 const STALE_READS: usize = 3;
 /// Subjects per revision check statement.
-const CHECK_CHUNK: usize = 400;
+pub(crate) const CHECK_CHUNK: usize = 400;
 /// Jobs waiting for the writer before submitters wait for room.
 const QUEUE: usize = 4096;
 
@@ -51,15 +52,11 @@ pub(crate) enum Events {
     /// `'static`, so they run in the caller's task). Only for read-only jobs: a submitter that
     /// goes away sends nothing, and a read without its event returns nothing either.
     Pending(oneshot::Receiver<Vec<AuditEvent>>),
-    /// A read made on the pool, before the batch: valid when every subject still has the
-    /// revision it was read at (`None`: still absent), checked in the batch's transaction with
-    /// the audit lock held. The writer then says `true` on `go` and waits for the events, or
-    /// `false` (the read is stale and is made again; its audit closure was not called).
-    Checked {
-        expect: Vec<(String, Option<i64>)>,
-        go: oneshot::Sender<bool>,
-        events: oneshot::Receiver<Vec<AuditEvent>>,
-    },
+    /// A read made outside the writer, before the batch, with the events built from it: valid
+    /// when every subject still has the revision it was read at (`None`: still absent), checked
+    /// in the batch's transaction with the audit lock held. The writer says `true` on `go` and
+    /// appends the events, or `false` and drops them (the read is stale and is made again).
+    Checked { expect: Vec<(String, Option<i64>)>, go: oneshot::Sender<bool>, events: Vec<AuditEvent> },
 }
 
 /// How a job uses the transaction.
@@ -87,12 +84,12 @@ pub(crate) fn duplicate(e: &StoreError) -> StoreError {
     }
 }
 
-fn abandoned() -> StoreError {
+pub(crate) fn abandoned() -> StoreError {
     StoreError::Backend("the write was abandoned: the writer stopped or the job panicked".to_owned())
 }
 
 /// Answers a job once the batch's outcome is known.
-type Finish = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+pub(crate) type Finish = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 
 trait Job: Send {
     fn mode(&self) -> Mode;
@@ -103,20 +100,80 @@ trait Job: Send {
     /// A create job as such (its rows can be inserted together with those of the creates queued
     /// next to it); any other job back.
     fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>>;
+    /// A job the store's SQLite writer runs on its direct connection ([`crate::direct_write`]);
+    /// any other job back.
+    fn into_native(self: Box<Self>) -> Result<Native, Box<dyn Job>>;
+}
+
+/// The jobs of the hot paths, which need no connection of sqlx: they run on the direct
+/// connection when the store has one.
+pub(crate) enum Native {
+    Create(Create),
+    Bring(Bring),
+}
+
+impl Native {
+    /// Answers the job with an error without running it.
+    pub(crate) fn fail(self, error: &StoreError) {
+        match self {
+            Native::Create(job) => Box::new(job).fail(error),
+            Native::Bring(job) => Box::new(job).fail(error),
+        }
+    }
+}
+
+/// A job that runs no statement and only brings events: an append of events
+/// ([`Writer::append`]), or the event of a read made outside the writer ([`Writer::checked_read`]).
+pub(crate) struct Bring {
+    events: Events,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+impl Bring {
+    /// Its answer once the batch's outcome is known, and its events.
+    pub(crate) fn done(self) -> (Finish, Events) {
+        let Bring { events, reply } = self;
+        let finish: Finish = Box::new(move |outcome: Result<(), &StoreError>| {
+            let _ = reply.send(outcome.map_err(duplicate));
+        });
+        (finish, events)
+    }
+}
+
+impl Job for Bring {
+    fn mode(&self) -> Mode {
+        Mode::Events
+    }
+
+    fn run(self: Box<Self>, _conn: &mut AnyConnection) -> BoxFuture<'_, Option<(Finish, Events)>> {
+        Box::pin(async move { Some(self.done()) })
+    }
+
+    fn fail(self: Box<Self>, error: &StoreError) {
+        let _ = self.reply.send(Err(duplicate(error)));
+    }
+
+    fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>> {
+        Err(self)
+    }
+
+    fn into_native(self: Box<Self>) -> Result<Native, Box<dyn Job>> {
+        Ok(Native::Bring(*self))
+    }
 }
 
 /// New subjects and their events ([`Writer::create`]). A run of consecutive creates in a batch is
 /// inserted with one set of multi-row inserts instead of one per job; when that fails (a taken id),
 /// it is rolled back and each create runs alone, so only the failing one gets the error.
 pub(crate) struct Create {
-    subjects: Vec<NewSubject>,
+    pub(crate) subjects: Vec<NewSubject>,
     events: Vec<AuditEvent>,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
 impl Create {
     /// Its answer once the batch's outcome is known, and its events.
-    fn done(self) -> (Finish, Events) {
+    pub(crate) fn done(self) -> (Finish, Events) {
         let Create { events, reply, .. } = self;
         let finish: Finish = Box::new(move |outcome: Result<(), &StoreError>| {
             let _ = reply.send(outcome.map_err(duplicate));
@@ -149,6 +206,10 @@ impl Job for Create {
 
     fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>> {
         Ok(*self)
+    }
+
+    fn into_native(self: Box<Self>) -> Result<Native, Box<dyn Job>> {
+        Ok(Native::Create(*self))
     }
 }
 
@@ -194,6 +255,10 @@ where
     fn into_create(self: Box<Self>) -> Result<Create, Box<dyn Job>> {
         Err(self)
     }
+
+    fn into_native(self: Box<Self>) -> Result<Native, Box<dyn Job>> {
+        Err(self)
+    }
 }
 
 enum Msg {
@@ -204,6 +269,8 @@ enum Msg {
 struct State {
     queue: Option<mpsc::Sender<Msg>>,
     closed: bool,
+    /// SQLite: the direct connection's settings for the native jobs ([`crate::direct_write`]).
+    direct: Option<Arc<DirectWrites>>,
 }
 
 /// The group-commit writer of one store (shared by its clones).
@@ -221,6 +288,14 @@ pub(crate) struct Writer {
 pub(crate) struct Stats {
     batches: AtomicU64,
     jobs: AtomicU64,
+}
+
+impl Stats {
+    /// Counts a committed batch of `jobs` successful jobs.
+    pub(crate) fn committed(&self, jobs: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+    }
 }
 
 /// What the group-commit writer has done since the store was opened.
@@ -277,9 +352,15 @@ impl Writer {
             pool,
             dialect,
             gate: Arc::new(Mutex::new(())),
-            state: StdMutex::new(State { queue: None, closed: false }),
+            state: StdMutex::new(State { queue: None, closed: false, direct: None }),
             stats: Arc::default(),
         }
+    }
+
+    /// Runs the native jobs on direct connections opened with `writes` (from the next start of
+    /// the writer task on: call it before the first job).
+    pub(crate) fn set_direct(&self, writes: DirectWrites) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).direct = Some(Arc::new(writes));
     }
 
     pub(crate) fn stats(&self) -> GroupCommitStats {
@@ -316,6 +397,7 @@ impl Writer {
             self.dialect,
             Arc::clone(&self.gate),
             Arc::clone(&self.stats),
+            state.direct.clone().map(DirectWriter::new),
             rx,
         ));
         state.queue = Some(tx.clone());
@@ -363,6 +445,20 @@ impl Writer {
         Self::answer(answer).await
     }
 
+    /// Queues a job that only brings events; the receiver answers after the batch holding them
+    /// has committed.
+    async fn bring(&self, events: Events) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let queue = self.queue()?;
+        queue.send(Msg::Job(Box::new(Bring { events, reply }))).await.map_err(|_| abandoned())?;
+        Ok(answer)
+    }
+
+    /// Appends audit events; answers after the commit.
+    pub(crate) async fn append(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        Self::answer(self.bring(Events::Ready(events)).await?).await
+    }
+
     /// Inserts new subjects (values, index entries) and appends their events; answers after the
     /// commit. A taken id is `Duplicate` and leaves nothing.
     pub(crate) async fn create(&self, subjects: Vec<NewSubject>, events: Vec<AuditEvent>) -> Result<(), StoreError> {
@@ -403,12 +499,14 @@ impl Writer {
 
     /// An audited read made outside the writer, concurrently with its batches: `outside` reads
     /// the last committed state (on the pool, or on SQLite's direct connections), `revisions`
-    /// names the subjects it saw with their revisions; the writer
-    /// checks them in its transaction (one query per batch) and only then is `audit` called and
-    /// its events appended; the result is returned after the commit. A stale read (a subject
-    /// changed, appeared or went in between) is made again; after a few stale attempts the read
-    /// runs inside the writer instead (`read` on its connection, [`Writer::audited_read`]), where
-    /// it cannot be stale.
+    /// names the subjects it saw with their revisions and `audit` builds its events; the writer
+    /// checks the revisions in its transaction (one query per batch) and appends the events only
+    /// when they still hold; the result is returned after the commit. A stale read (a subject
+    /// changed, appeared or went in between) is made again, and `audit` called again for it (the
+    /// events of its last call are the ones committed); after a few stale attempts the read runs
+    /// inside the writer instead (`read` on its connection, [`Writer::audited_read`]), where it
+    /// cannot be stale. The events are built before the batch, so the writer never waits for
+    /// them.
     pub(crate) async fn checked_read<R, O, OF, F, P, A>(
         &self,
         outside: O,
@@ -422,21 +520,17 @@ impl Writer {
         OF: Future<Output = Result<R, StoreError>> + Send,
         F: for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, StoreError>> + Send + Sync + 'static,
         P: Fn(&R) -> Vec<(String, Option<i64>)> + Send + Sync,
-        A: FnOnce(&R) -> Vec<AuditEvent> + Send,
+        A: FnMut(&R) -> Vec<AuditEvent> + Send,
     {
+        let mut audit = audit;
         for _ in 0..STALE_READS {
             let result = outside().await?;
             let expect = revisions(&result);
+            let events = audit(&result);
             let (go_tx, go) = oneshot::channel();
-            let (events_tx, events) = oneshot::channel();
-            let answer = self
-                .submit(Mode::Events, move |_: &mut AnyConnection| -> BoxFuture<'_, Result<((), Events), StoreError>> {
-                    Box::pin(async move { Ok(((), Events::Checked { expect, go: go_tx, events })) })
-                })
-                .await?;
+            let answer = self.bring(Events::Checked { expect, go: go_tx, events }).await?;
             match go.await {
                 Ok(true) => {
-                    let _ = events_tx.send(audit(&result));
                     Self::answer(answer).await?;
                     return Ok(result);
                 }
@@ -498,6 +592,7 @@ async fn writer_task(
     dialect: &'static Dialect,
     gate: Arc<Mutex<()>>,
     stats: Arc<Stats>,
+    mut direct: Option<DirectWriter>,
     mut rx: mpsc::Receiver<Msg>,
 ) {
     let mut conn: Option<PoolConnection<Any>> = None;
@@ -528,7 +623,7 @@ async fn writer_task(
                     Err(_) => break,
                 }
             }
-            run_batch(&pool, dialect, &stats, &mut conn, &mut frontier, batch).await;
+            run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), batch).await;
         }
         if closing.is_some() {
             // Drain: no new jobs are accepted, every queued one still runs.
@@ -542,7 +637,7 @@ async fn writer_task(
             }
             for chunk in chunk_jobs(rest) {
                 let _gate = gate.lock().await;
-                run_batch(&pool, dialect, &stats, &mut conn, &mut frontier, chunk).await;
+                run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), chunk).await;
             }
             break;
         }
@@ -562,6 +657,36 @@ fn chunk_jobs(mut jobs: Vec<Box<dyn Job>>) -> Vec<Vec<Box<dyn Job>>> {
         chunks.push(std::mem::replace(&mut jobs, rest));
     }
     chunks
+}
+
+/// Runs a batch: on SQLite with a direct connection, the native jobs there and the others on the
+/// sqlx connection, as two transactions (the others first); else all on the sqlx connection.
+async fn run_split(
+    pool: &AnyPool,
+    dialect: &'static Dialect,
+    stats: &Arc<Stats>,
+    slot: &mut Option<PoolConnection<Any>>,
+    frontier: &mut Option<Frontier>,
+    direct: Option<&mut DirectWriter>,
+    batch: Vec<Box<dyn Job>>,
+) {
+    let Some(direct) = direct else {
+        return run_batch(pool, dialect, stats, slot, frontier, batch).await;
+    };
+    let mut native = Vec::with_capacity(batch.len());
+    let mut other = Vec::new();
+    for job in batch {
+        match job.into_native() {
+            Ok(job) => native.push(job),
+            Err(job) => other.push(job),
+        }
+    }
+    if !other.is_empty() {
+        run_batch(pool, dialect, stats, slot, frontier, other).await;
+    }
+    if !native.is_empty() {
+        direct.run(native, frontier, stats).await;
+    }
 }
 
 async fn exec(conn: &mut AnyConnection, statement: &'static str) -> Result<(), StoreError> {
@@ -609,8 +734,7 @@ async fn run_batch(
                 *frontier = after;
             }
             tracing::trace!(jobs = done.len(), "group commit");
-            stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats.jobs.fetch_add(done.len() as u64, Ordering::Relaxed);
+            stats.committed(done.len());
             for finish in done {
                 finish(Ok(()));
             }
@@ -674,25 +798,40 @@ async fn run_jobs(
         }
     }
     let checked = check_revisions(conn, dialect, &pending).await?;
-    let mut waiting = Vec::with_capacity(pending.len());
-    for (p, valid) in pending.into_iter().zip(checked) {
-        waiting.push(match p {
-            Events::Checked { go, events, .. } => {
-                // Every verdict is sent before any events are awaited: the callers build theirs
-                // at the same time.
-                let _ = go.send(valid);
-                valid.then_some(events)
-            }
-            Events::Ready(e) => Some(ready(e)),
-            Events::Pending(rx) => Some(rx),
-        });
-    }
     let mut events = Vec::new();
-    // A submitter that went away sends nothing and returns nothing.
-    for rx in waiting.into_iter().flatten() {
-        events.append(&mut rx.await.unwrap_or_default());
+    for coming in settle(pending, checked) {
+        match coming {
+            Coming::Known(mut known) => events.append(&mut known),
+            // A submitter that went away sends nothing and returns nothing.
+            Coming::Later(rx) => events.append(&mut rx.await.unwrap_or_default()),
+        }
     }
     Ok(events)
+}
+
+/// The events of a job in a batch: known, or still to come from its submitter.
+pub(crate) enum Coming {
+    Known(Vec<AuditEvent>),
+    Later(oneshot::Receiver<Vec<AuditEvent>>),
+}
+
+/// Sends each checked read its verdict (`valid`, in the order of `pending`) and returns the
+/// events to append, in job order: a stale read's events are dropped.
+pub(crate) fn settle(pending: Vec<Events>, valid: Vec<bool>) -> Vec<Coming> {
+    let mut coming = Vec::with_capacity(pending.len());
+    for (p, valid) in pending.into_iter().zip(valid) {
+        match p {
+            Events::Checked { go, events, .. } => {
+                let _ = go.send(valid);
+                if valid {
+                    coming.push(Coming::Known(events));
+                }
+            }
+            Events::Ready(events) => coming.push(Coming::Known(events)),
+            Events::Pending(rx) => coming.push(Coming::Later(rx)),
+        }
+    }
+    coming
 }
 
 /// Opens the savepoint a job of `mode` runs in (see [`run_jobs`]).
@@ -801,12 +940,6 @@ async fn run_creates(
     Ok(())
 }
 
-fn ready(events: Vec<AuditEvent>) -> oneshot::Receiver<Vec<AuditEvent>> {
-    let (tx, rx) = oneshot::channel();
-    let _ = tx.send(events);
-    rx
-}
-
 /// Whether each checked read is still valid (`true` for the other jobs). Takes the audit lock
 /// first, so on PostgreSQL no other appender can commit a change between the check and this
 /// batch's events (on SQLite the write lock `begin_write` took already ensures that, so the
@@ -816,14 +949,7 @@ async fn check_revisions(
     dialect: &Dialect,
     pending: &[Events],
 ) -> Result<Vec<bool>, StoreError> {
-    let wanted: Vec<&str> = pending
-        .iter()
-        .filter_map(|p| match p {
-            Events::Checked { expect, .. } => Some(expect.iter().map(|(id, _)| id.as_str())),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let wanted = checked_ids(pending);
     if wanted.is_empty() {
         return Ok(vec![true; pending.len()]);
     }
@@ -832,16 +958,7 @@ async fn check_revisions(
     }
     let mut current: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
     for chunk in wanted.chunks(CHECK_CHUNK) {
-        let mut sql = String::from("SELECT id, revision FROM subjects WHERE id IN (");
-        for i in 1..=chunk.len() {
-            if i > 1 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&i.to_string());
-        }
-        sql.push(')');
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(revisions_sql(chunk.len())));
         for id in chunk {
             query = query.bind(*id);
         }
@@ -851,13 +968,44 @@ async fn check_revisions(
             current.insert(id, revision);
         }
     }
-    Ok(pending
+    Ok(verdicts(pending, &current))
+}
+
+/// The subjects the checked reads among `pending` saw.
+pub(crate) fn checked_ids(pending: &[Events]) -> Vec<&str> {
+    pending
+        .iter()
+        .filter_map(|p| match p {
+            Events::Checked { expect, .. } => Some(expect.iter().map(|(id, _)| id.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// The current revisions of `n` subjects (`id`, `revision`), bound by id.
+pub(crate) fn revisions_sql(n: usize) -> String {
+    let mut sql = String::from("SELECT id, revision FROM subjects WHERE id IN (");
+    for i in 1..=n {
+        if i > 1 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&i.to_string());
+    }
+    sql.push(')');
+    sql
+}
+
+/// Whether each pending job's read is still valid, given the current revisions (absent: gone).
+pub(crate) fn verdicts(pending: &[Events], current: &HashMap<String, i64>) -> Vec<bool> {
+    pending
         .iter()
         .map(|p| match p {
             Events::Checked { expect, .. } => expect.iter().all(|(id, revision)| current.get(id) == revision.as_ref()),
             _ => true,
         })
-        .collect())
+        .collect()
 }
 
 /// Catches a panic of a job's future, so a panicking job fails alone and the writer goes on.

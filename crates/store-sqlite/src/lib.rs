@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kluis_store_sql::{AnyPoolOptions, Dialect, DirectReads, SqlStore, install_default_drivers};
+use kluis_store_sql::{AnyPoolOptions, Dialect, DirectReads, DirectWrites, SqlStore, install_default_drivers};
 use sqlx::Executor;
 
 pub use kluis_store_sql::SqlStore as Store;
@@ -36,8 +36,8 @@ pub enum OpenError {
     Connect { path: String, source: sqlx::Error },
     #[error("cannot migrate the SQLite database {path}: {source}")]
     Migrate { path: String, source: sqlx::migrate::MigrateError },
-    #[error("cannot open the SQLite database {path} for reading: {message}")]
-    Read { path: String, message: String },
+    #[error("cannot open the SQLite database {path} (direct connection): {message}")]
+    Direct { path: String, message: String },
 }
 
 fn url_for(path: &Path) -> String {
@@ -54,10 +54,13 @@ fn url_for(path: &Path) -> String {
     format!("sqlite://{encoded}?mode=rwc")
 }
 
-/// Where the store's hot reads run.
+/// Where the store's hot paths run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reads {
-    /// On read-only connections driven in the reading thread ([`DirectReads`]); the default.
+pub enum HotPaths {
+    /// On connections driven by rusqlite, without sqlx-sqlite's worker thread: the hot reads on
+    /// read-only connections in the reading thread ([`DirectReads`]), the group-commit writer's
+    /// batches of creates, appends and audited reads' events on a read-write connection of its
+    /// own ([`DirectWrites`]). The default.
     Direct,
     /// On the sqlx pool, like every other statement (what PostgreSQL does; kept so the
     /// conformance suite can hold both paths to the same behaviour).
@@ -65,13 +68,13 @@ pub enum Reads {
 }
 
 /// Opens (creating if needed) the database file at `path` and applies pending migrations; the hot
-/// reads run on [`DirectReads`].
+/// paths run on direct connections ([`HotPaths::Direct`]).
 pub async fn open(path: &Path) -> Result<SqlStore, OpenError> {
-    open_with(path, Reads::Direct).await
+    open_with(path, HotPaths::Direct).await
 }
 
-/// [`open`], choosing where the hot reads run.
-pub async fn open_with(path: &Path, reads: Reads) -> Result<SqlStore, OpenError> {
+/// [`open`], choosing where the hot paths run.
+pub async fn open_with(path: &Path, hot: HotPaths) -> Result<SqlStore, OpenError> {
     install_default_drivers();
     let display = path.display().to_string();
     let pool = AnyPoolOptions::new()
@@ -95,11 +98,17 @@ pub async fn open_with(path: &Path, reads: Reads) -> Result<SqlStore, OpenError>
     tracing::debug!(path = %path.display(), "sqlite store open");
     // After the migrations: the file exists, is in WAL mode and has its tables.
     let store = SqlStore::new(pool, &SQLITE);
-    Ok(match reads {
-        Reads::Direct => store.with_direct_reads(
-            DirectReads::open(path).map_err(|e| OpenError::Read { path: display, message: e.to_string() })?,
-        ),
-        Reads::Pool => store,
+    Ok(match hot {
+        HotPaths::Direct => store
+            .with_direct_reads(
+                DirectReads::open(path)
+                    .map_err(|e| OpenError::Direct { path: display.clone(), message: e.to_string() })?,
+            )
+            .with_direct_writes(
+                DirectWrites::open(path, CONNECTION_PRAGMAS)
+                    .map_err(|e| OpenError::Direct { path: display, message: e.to_string() })?,
+            ),
+        HotPaths::Pool => store,
     })
 }
 
@@ -129,7 +138,7 @@ mod tests {
     }
 
     /// The hot reads run on the direct connections: with the pool closed under it, a store opened
-    /// by `open` still answers them, one opened with `Reads::Pool` does not.
+    /// by `open` still answers them, one opened with `HotPaths::Pool` does not.
     #[tokio::test]
     async fn hot_reads_bypass_the_pool_unless_asked() {
         use kluis_store::Store as _;
@@ -143,7 +152,7 @@ mod tests {
         direct.close().await;
         assert!(direct.audit_size().await.is_err(), "closed: the direct connections too");
 
-        let pooled = open_with(&path, Reads::Pool).await.unwrap();
+        let pooled = open_with(&path, HotPaths::Pool).await.unwrap();
         pooled.pool().close().await;
         assert!(pooled.token_by_hash(&[7; 32]).await.is_err());
         assert!(pooled.audit_size().await.is_err());

@@ -403,23 +403,27 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn load_subject(&self, id: SubjectId) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send;
 
     /// Reads a subject for a caller. `audit` is called with the record (or `None`) and returns the
-    /// event to commit before the record is handed out.
+    /// event to commit before the record is handed out. It may be called more than once (a read
+    /// made again because the subject changed meanwhile): the event of its last call, made with
+    /// the record returned, is the one committed.
     fn read_subject<F>(
         &self,
         id: SubjectId,
         audit: F,
     ) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send
     where
-        F: FnOnce(Option<&SubjectRecord>) -> AuditEvent + Send;
+        F: FnMut(Option<&SubjectRecord>) -> AuditEvent + Send;
 
-    /// Finds subjects by a blind-index digest, appending the events `audit` builds from the matches.
+    /// Finds subjects by a blind-index digest, appending the events `audit` builds from the matches
+    /// (called again, like [`Store::read_subject`]'s, when the search is made again; its last
+    /// call's events are committed).
     fn find_subjects<F>(
         &self,
         entry: &IndexEntry,
         audit: F,
     ) -> impl Future<Output = Result<Vec<SubjectRecord>, StoreError>> + Send
     where
-        F: FnOnce(&[SubjectRecord]) -> Vec<AuditEvent> + Send;
+        F: FnMut(&[SubjectRecord]) -> Vec<AuditEvent> + Send;
 
     /// Applies a change if the subject is still at `expected_revision`.
     fn update_subject(

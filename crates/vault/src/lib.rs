@@ -705,6 +705,8 @@ impl<S: Store> Vault<S> {
         let records = self
             .store
             .find_subjects(&entry, |records| {
+                // Called again when the search is made again: only the last call's flags count.
+                shown.clear();
                 if records.is_empty() {
                     let fields = index.fields();
                     vec![ctx.event(

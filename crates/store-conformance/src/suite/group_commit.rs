@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
 use kluis_domain::TokenId;
-use kluis_store::{Hash, NodeId, TokenRecord};
+use kluis_store::{Hash, NodeId, SubjectRecord, TokenRecord};
 
 use super::{
     Action, AuditEvent, Future, IndexEntry, NewSubject, Pin, Poll, Store, StoreError, SubjectChange, SubjectId, T0, T1,
@@ -345,8 +345,13 @@ pub async fn group_commit_reads_follow_log_order<S: Store>(store: S) {
             for n in 0..8 {
                 let id = ids[(r + n) % ids.len()];
                 let tag = format!("read-{r}-{n}");
-                let ev = event(Action::SubjectRead, Some(id), &tag);
-                let record = store.read_subject(id, |_| ev.clone()).await.expect("read");
+                // The event names the revision the audit closure was shown: a read made again
+                // (stale) calls it again, and only the last call's event may be logged.
+                let audit = |rec: Option<&SubjectRecord>| {
+                    let shown = rec.map_or_else(|| "none".to_owned(), |rec| rec.revision.to_string());
+                    event(Action::SubjectRead, Some(id), &format!("{tag}@{shown}"))
+                };
+                let record = store.read_subject(id, audit).await.expect("read");
                 seen.push((tag, record.map(|rec| rec.revision)));
             }
             seen
@@ -392,7 +397,7 @@ pub async fn group_commit_reads_follow_log_order<S: Store>(store: S) {
             state.insert(id.to_owned(), Some(revision + 1));
         } else if let Some(id) = tag.strip_prefix("erase-") {
             state.insert(id.to_owned(), None);
-        } else if tag.starts_with("read-") {
+        } else if let Some((tag, shown)) = tag.split_once('@') {
             let subject = String::from_utf8_lossy(encoding);
             let id = ids
                 .iter()
@@ -400,10 +405,12 @@ pub async fn group_commit_reads_follow_log_order<S: Store>(store: S) {
                 .find(|id| subject.contains(id.as_str()))
                 .expect("a read names its subject");
             let want = state.get(&id).copied().flatten();
+            let got = returned.get(tag).copied().flatten();
+            assert_eq!(got, want, "{b}: {tag} at seq {seq} returned another state than the log says");
             assert_eq!(
-                returned.get(&tag).copied().flatten(),
-                want,
-                "{b}: {tag} at seq {seq} returned another state than the log says"
+                shown,
+                got.map_or_else(|| "none".to_owned(), |r| r.to_string()),
+                "{b}: {tag}'s logged event was built from another read than the one returned"
             );
             reads += 1;
         }
