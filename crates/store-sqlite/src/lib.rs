@@ -137,25 +137,35 @@ mod tests {
         assert_eq!(secure, 1);
     }
 
-    /// The hot reads run on the direct connections: with the pool closed under it, a store opened
-    /// by `open` still answers them, one opened with `HotPaths::Pool` does not.
+    /// The hot paths run on the direct connections: with the pool closed under it, a store opened
+    /// by `open` still answers the hot reads and commits the writer's native jobs (an append, a
+    /// checked read's event); one opened with `HotPaths::Pool` does neither.
     #[tokio::test]
-    async fn hot_reads_bypass_the_pool_unless_asked() {
+    async fn hot_paths_bypass_the_pool_unless_asked() {
+        use kluis_domain::audit::{Action, AuditContext, Outcome};
+        use kluis_domain::{SubjectId, Timestamp};
         use kluis_store::Store as _;
+        let event = |action| AuditContext::system().event(Timestamp(1), action, None, &[], &[], Outcome::Success);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DATABASE_FILE);
         let direct = open(&path).await.unwrap();
         direct.pool().close().await;
         assert_eq!(direct.token_by_hash(&[7; 32]).await.unwrap(), None);
-        assert_eq!(direct.audit_size().await.unwrap(), 0);
-        assert!(direct.audit_events(0, 10).await.unwrap().is_empty());
+        direct.append_audit(&[event(Action::SubjectCreate)]).await.unwrap();
+        let missing = direct.read_subject(SubjectId::generate(), |_| event(Action::SubjectRead)).await.unwrap();
+        assert_eq!(missing, None);
+        assert_eq!(direct.audit_size().await.unwrap(), 2, "both events committed without the pool");
+        assert_eq!(direct.audit_events(0, 10).await.unwrap().len(), 2);
+        assert_eq!(direct.group_commit_stats().jobs, 2);
         direct.close().await;
         assert!(direct.audit_size().await.is_err(), "closed: the direct connections too");
+        assert!(direct.append_audit(&[event(Action::SubjectCreate)]).await.is_err(), "closed: the writer too");
 
         let pooled = open_with(&path, HotPaths::Pool).await.unwrap();
         pooled.pool().close().await;
         assert!(pooled.token_by_hash(&[7; 32]).await.is_err());
         assert!(pooled.audit_size().await.is_err());
+        assert!(pooled.append_audit(&[event(Action::SubjectCreate)]).await.is_err());
     }
 
     #[tokio::test]
