@@ -185,6 +185,8 @@ impl DirectReads {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A sort or temporary index of a read stays in memory, not in a file in `/var/tmp`.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }
@@ -277,6 +279,8 @@ mod tests {
         assert!(matches!(null, Err(StoreError::Corrupt(_))), "{null:?}");
         let write = reads.read(|conn| conn.execute("DELETE FROM t", []).map(drop).map_err(|e| sqlite_error(&e)));
         assert!(matches!(write, Err(StoreError::Backend(_))), "read-only: {write:?}");
+        let temp = reads.read(|conn| query_optional(conn, "PRAGMA temp_store", [], |row| row.int("temp_store")));
+        assert_eq!(temp.unwrap(), Some(2), "sorts stay in memory");
     }
 
     #[test]

@@ -161,11 +161,25 @@ fn run_batch(
         }
         return Err(error);
     }
-    let mut creates = Vec::new();
+    // In job order; a run of consecutive creates is inserted together.
     let mut pending = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let mut jobs = jobs.into_iter().peekable();
+    while let Some(job) = jobs.next() {
         match job {
-            Native::Create(create) => creates.push(create),
+            Native::Create(first) => {
+                let mut run = vec![first];
+                while let Some(Native::Create(_)) = jobs.peek() {
+                    if let Some(Native::Create(next)) = jobs.next() {
+                        run.push(next);
+                    }
+                }
+                if let Err(e) = run_creates(conn, run, done, &mut pending) {
+                    for job in jobs {
+                        job.fail(&e);
+                    }
+                    return Err(e);
+                }
+            }
             Native::Bring(bring) => {
                 let (finish, events) = bring.done();
                 done.push(finish);
@@ -173,7 +187,6 @@ fn run_batch(
             }
         }
     }
-    run_creates(conn, creates, done, &mut pending)?;
 
     let wanted = checked_ids(&pending);
     let mut current = HashMap::with_capacity(wanted.len());

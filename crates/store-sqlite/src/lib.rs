@@ -22,10 +22,15 @@ static SQLITE: Dialect = Dialect {
         FROM (SELECT seq, event FROM audit_events WHERE subject = $1 AND seq >= $2 ORDER BY seq LIMIT $3)",
 };
 
-/// Applied to every new connection. `journal_mode` persists in the file; the rest are per
-/// connection, so they are set every time.
+/// Applied to every new connection (the pool's and the group-commit writer's direct one).
+/// `journal_mode` persists in the file; the rest are per connection, so they are set every time.
+/// `temp_store = MEMORY`: SQLite otherwise writes a statement's or savepoint's undo pages (page
+/// images of the database: ciphertexts, wrapped keys, digests) to unlinked temporary files in
+/// `/var/tmp`, outside the data directory, where `secure_delete` and the post-erasure checkpoint
+/// cannot reach their blocks; the group-commit writer opens a savepoint for every batch of creates.
 const CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-    PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000;";
+    PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; \
+    PRAGMA temp_store = MEMORY;";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -135,6 +140,8 @@ mod tests {
         assert_eq!(fk, 1);
         let secure: i64 = sqlx::query("PRAGMA secure_delete").fetch_one(&mut *conn).await.unwrap().get(0);
         assert_eq!(secure, 1);
+        let temp: i64 = sqlx::query("PRAGMA temp_store").fetch_one(&mut *conn).await.unwrap().get(0);
+        assert_eq!(temp, 2, "temporary data (undo pages of savepoints) stays in memory");
     }
 
     /// The hot paths run on the direct connections: with the pool closed under it, a store opened
