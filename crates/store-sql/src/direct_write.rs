@@ -241,61 +241,51 @@ fn run_creates(
             Native::Create(create).fail(e);
         }
     };
+    let mut accept = |create: Create| {
+        let (finish, events) = create.done();
+        done.push(finish);
+        pending.push(events);
+    };
     if creates.len() > 1 {
-        if let Err(e) = exec(conn, "SAVEPOINT kluis_job") {
-            fail_all(creates, &e);
-            return Err(e);
-        }
         let subjects: Vec<&NewSubject> = creates.iter().flat_map(|c| &c.subjects).collect();
-        let together = insert_subjects(conn, &subjects);
-        let settled = match together {
-            Ok(()) => exec(conn, "RELEASE SAVEPOINT kluis_job"),
-            Err(_) => {
-                exec(conn, "ROLLBACK TO SAVEPOINT kluis_job").and_then(|()| exec(conn, "RELEASE SAVEPOINT kluis_job"))
+        match insert_in_savepoint(conn, &subjects) {
+            Err(e) => {
+                fail_all(creates, &e);
+                return Err(e);
             }
-        };
-        if let Err(e) = settled {
-            fail_all(creates, &e);
-            return Err(e);
-        }
-        if together.is_ok() {
-            for create in creates {
-                let (finish, events) = create.done();
-                done.push(finish);
-                pending.push(events);
+            Ok(Ok(())) => {
+                creates.into_iter().for_each(&mut accept);
+                return Ok(());
             }
-            return Ok(());
+            Ok(Err(_)) => {}
         }
     }
     let mut creates = creates.into_iter();
     while let Some(create) = creates.next() {
-        if let Err(e) = exec(conn, "SAVEPOINT kluis_job") {
-            fail_all(std::iter::once(create).chain(creates).collect(), &e);
-            return Err(e);
-        }
         let subjects: Vec<&NewSubject> = create.subjects.iter().collect();
-        let outcome = insert_subjects(conn, &subjects);
-        let settled = match outcome {
-            Ok(()) => exec(conn, "RELEASE SAVEPOINT kluis_job"),
-            Err(_) => {
-                exec(conn, "ROLLBACK TO SAVEPOINT kluis_job").and_then(|()| exec(conn, "RELEASE SAVEPOINT kluis_job"))
+        match insert_in_savepoint(conn, &subjects) {
+            Err(e) => {
+                fail_all(std::iter::once(create).chain(creates).collect(), &e);
+                return Err(e);
             }
-        };
-        if let Err(e) = settled {
-            fail_all(std::iter::once(create).chain(creates).collect(), &e);
-            return Err(e);
-        }
-        match outcome {
-            Ok(()) => {
-                let (finish, events) = create.done();
-                done.push(finish);
-                pending.push(events);
-            }
+            Ok(Ok(())) => accept(create),
             // It failed alone and changed nothing: its error is answered now.
-            Err(e) => Native::Create(create).fail(&e),
+            Ok(Err(e)) => Native::Create(create).fail(&e),
         }
     }
     Ok(())
+}
+
+/// Inserts subjects in a savepoint, rolled back to when the insert fails: the insert's outcome,
+/// or (`Err`) an error of the transaction itself.
+fn insert_in_savepoint(conn: &Connection, subjects: &[&NewSubject]) -> Result<Result<(), StoreError>, StoreError> {
+    exec(conn, "SAVEPOINT kluis_job")?;
+    let outcome = insert_subjects(conn, subjects);
+    if outcome.is_err() {
+        exec(conn, "ROLLBACK TO SAVEPOINT kluis_job")?;
+    }
+    exec(conn, "RELEASE SAVEPOINT kluis_job")?;
+    Ok(outcome)
 }
 
 /// [`SqlStore::insert_subjects_in`] on the direct connection: each subject's row, values and
