@@ -16,8 +16,9 @@
 //! gets the error; the revisions of checked reads are compared in the transaction that appends
 //! their events; the events of all successful jobs are appended in job order; every job is
 //! answered only after the commit, or with the error when the transaction fails. The statements
-//! are the ones the sqlx path runs, one row per statement (prepared once, cached): there is no
-//! hop per statement to save here, and single-row statements bind no parameter twice.
+//! are the ones the sqlx path runs, one row per statement (prepared once, cached): without a hop
+//! per statement there is nothing to save by packing rows into one, and a prepared statement is
+//! not parsed again.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,11 @@
 //! answers every job. When the append or the commit fails, every job of the batch gets the error
 //! and nothing of the batch is kept.
 //!
+//! On SQLite the jobs of the hot paths ([`Native`]: creates and jobs that only bring events) run
+//! by the same rules on a direct rusqlite connection of the writer's, a batch at a time on the
+//! blocking pool ([`crate::direct_write`]); the other jobs of a batch then form a transaction of
+//! their own on the sqlx connection, run first.
+//!
 //! The writes that do not go through the writer take the same in-process gate
 //! ([`Writer::begin`]) for their whole transaction, so on SQLite no writer of this process ever
 //! waits on the database lock in SQLite's sleeping busy handler, and none is starved by batches.
@@ -84,7 +89,7 @@ pub(crate) fn duplicate(e: &StoreError) -> StoreError {
     }
 }
 
-pub(crate) fn abandoned() -> StoreError {
+fn abandoned() -> StoreError {
     StoreError::Backend("the write was abandoned: the writer stopped or the job panicked".to_owned())
 }
 
