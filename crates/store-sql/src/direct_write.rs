@@ -155,8 +155,7 @@ fn run_batch(
     jobs: Vec<Native>,
     done: &mut Vec<Finish>,
 ) -> Result<Option<Frontier>, StoreError> {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let error = sqlite_error(&e);
+    if let Err(error) = exec(conn, "BEGIN IMMEDIATE") {
         for job in jobs {
             job.fail(&error);
         }
@@ -169,10 +168,8 @@ fn run_batch(
         match job {
             Native::Create(first) => {
                 let mut run = vec![first];
-                while let Some(Native::Create(_)) = jobs.peek() {
-                    if let Some(Native::Create(next)) = jobs.next() {
-                        run.push(next);
-                    }
+                while let Some(Native::Create(next)) = jobs.next_if(|job| matches!(job, Native::Create(_))) {
+                    run.push(next);
                 }
                 if let Err(e) = run_creates(conn, run, done, &mut pending) {
                     for job in jobs {

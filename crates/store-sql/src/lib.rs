@@ -455,7 +455,7 @@ impl SqlStore {
             let sql = values_sql(Params::of(tx), INSERT_EVENTS, 4, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (seq, time, bytes, subject) in chunk {
-                query = query.bind(*seq).bind(*time).bind(bytes.clone()).bind(*subject);
+                query = query.bind(*seq).bind(*time).bind(bytes.as_slice()).bind(*subject);
             }
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
@@ -463,7 +463,7 @@ impl SqlStore {
             let sql = values_sql(Params::of(tx), INSERT_NODES, 4, chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (level, index, completed_by, hash) in chunk {
-                query = query.bind(*level).bind(*index).bind(*completed_by).bind(hash.to_vec());
+                query = query.bind(*level).bind(*index).bind(*completed_by).bind(hash.as_slice());
             }
             query.execute(&mut *tx).await.map_err(|e| backend(&e))?;
         }
