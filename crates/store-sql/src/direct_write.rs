@@ -21,9 +21,10 @@
 //! not parsed again.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kluis_crypto::merkle::{self, TreeBuilder};
 use kluis_domain::audit::AuditEvent;
@@ -34,7 +35,7 @@ use tokio::runtime::Handle;
 use crate::direct::{Cols, query, sqlite_error};
 use crate::jobs::{INDEX_CONFLICT, INSERT_INDEX, INSERT_SUBJECTS, INSERT_VALUES};
 use crate::writer::{
-    CHECK_CHUNK, Coming, Create, Events, Finish, Native, Stats, checked_ids, revisions_sql, settle, verdicts,
+    CHECK_CHUNK, Coming, Create, Events, Finish, Follow, Native, Stats, checked_ids, revisions_sql, settle, verdicts,
 };
 use crate::{
     AppendRows, Frontier, GROW_LOG, INSERT_EVENTS, INSERT_NODES, Params, SUBJECT_COLUMNS, SqlStore, corrupt,
@@ -94,53 +95,126 @@ impl DirectWriter {
     }
 
     /// Runs the jobs as one transaction on the blocking pool and answers each after the commit.
-    /// A panic there abandons the batch: its jobs are answered by their dropped replies, and the
-    /// connection is dropped with the transaction (rolled back).
-    pub(crate) async fn run(&mut self, jobs: Vec<Native>, frontier: &mut Option<Frontier>, stats: &Arc<Stats>) {
-        let conn = self.conn.take();
+    /// With `follow` (the writer's queue), it then goes on there with the native jobs queued
+    /// since, batch after batch, while the queue holds them, for at most [`FOLLOW_RUNS`] batches
+    /// and [`FOLLOW_HOLD`]: so under load the writer does not go back to the async runtime (busy
+    /// with the requests) between batches. The queue comes back with the first message it did not
+    /// run (another job or the close).
+    ///
+    /// A panic in a batch abandons it: its jobs are answered by their dropped replies, the
+    /// connection is dropped with the transaction (rolled back), and the queue comes back.
+    pub(crate) async fn run(
+        &mut self,
+        jobs: Vec<Native>,
+        frontier: &mut Option<Frontier>,
+        stats: &Arc<Stats>,
+        follow: Option<Follow>,
+    ) -> Option<Follow> {
+        let mut conn = self.conn.take();
         let config = Arc::clone(&self.config);
-        let known = frontier.take();
+        let mut known = frontier.take();
         let stats = Arc::clone(stats);
         let handle = Handle::current();
         let ran = tokio::task::spawn_blocking(move || {
-            let conn = match conn.map_or_else(|| config.connect(), Ok) {
-                Ok(conn) => conn,
-                Err(e) => {
-                    let error = sqlite_error(&e);
-                    for job in jobs {
-                        job.fail(&error);
-                    }
-                    return (None, known);
+            let mut follow = follow;
+            let run = |jobs: Vec<Native>| {
+                let batch = AssertUnwindSafe(|| one_batch(conn.take(), &config, &handle, known.take(), jobs, &stats));
+                if let Ok((kept, after, committed)) = std::panic::catch_unwind(batch) {
+                    conn = kept;
+                    known = after;
+                    committed
+                } else {
+                    tracing::error!("a direct write batch panicked; its jobs are abandoned");
+                    false
                 }
             };
-            let mut done = Vec::with_capacity(jobs.len());
-            match run_batch(&conn, &handle, known.as_ref(), jobs, &mut done) {
-                Ok(after) => {
-                    tracing::trace!(jobs = done.len(), "group commit (direct)");
-                    stats.committed(done.len());
-                    for finish in done {
-                        finish(Ok(()));
-                    }
-                    (Some(conn), after.or(known))
-                }
-                Err(error) => {
-                    tracing::warn!(error = %error, jobs = done.len(), "group commit failed; the batch is rolled back");
-                    let kept =
-                        if conn.is_autocommit() || conn.execute_batch("ROLLBACK").is_ok() { Some(conn) } else { None };
-                    for finish in done {
-                        finish(Err(&error));
-                    }
-                    (kept, known)
-                }
-            }
+            let next = || follow.as_mut().map_or_else(Vec::new, Follow::next_native);
+            follow_on(jobs, FOLLOW_RUNS, FOLLOW_HOLD, run, next);
+            (conn, known, follow)
         })
         .await;
         match ran {
-            Ok((conn, after)) => {
+            Ok((conn, after, follow)) => {
                 self.conn = conn;
                 *frontier = after;
+                follow
             }
-            Err(e) => tracing::error!(error = %e, "a direct write batch panicked; its jobs are abandoned"),
+            // Unreachable: the closure catches the panics of its batches.
+            Err(e) => {
+                tracing::error!(error = %e, "the direct writer's thread failed; the queue is closed");
+                None
+            }
+        }
+    }
+}
+
+/// Most batches the direct writer runs in one go from the writer's queue.
+const FOLLOW_RUNS: usize = 32;
+/// How long the direct writer goes on from the writer's queue: other writes wait for the gate
+/// that long at most.
+const FOLLOW_HOLD: Duration = Duration::from_millis(10);
+
+/// Runs `first`, then batch after batch of what `next` takes, while `run` reports a commit, for at
+/// most `runs` batches and `hold`: every batch `next` gives is run.
+fn follow_on<T>(
+    first: Vec<T>,
+    runs: usize,
+    hold: Duration,
+    mut run: impl FnMut(Vec<T>) -> bool,
+    mut next: impl FnMut() -> Vec<T>,
+) {
+    let start = Instant::now();
+    let mut jobs = first;
+    let mut ran = 0;
+    loop {
+        ran += 1;
+        if !run(jobs) || ran >= runs || start.elapsed() >= hold {
+            return;
+        }
+        jobs = next();
+        if jobs.is_empty() {
+            return;
+        }
+    }
+}
+
+/// One batch on the connection (opened when missing): the connection to keep, the frontier, and
+/// whether the batch committed.
+fn one_batch(
+    conn: Option<Connection>,
+    config: &DirectWrites,
+    handle: &Handle,
+    known: Option<Frontier>,
+    jobs: Vec<Native>,
+    stats: &Stats,
+) -> (Option<Connection>, Option<Frontier>, bool) {
+    let conn = match conn.map_or_else(|| config.connect(), Ok) {
+        Ok(conn) => conn,
+        Err(e) => {
+            let error = sqlite_error(&e);
+            for job in jobs {
+                job.fail(&error);
+            }
+            return (None, known, false);
+        }
+    };
+    let mut done = Vec::with_capacity(jobs.len());
+    match run_batch(&conn, handle, known.as_ref(), jobs, &mut done) {
+        Ok(after) => {
+            tracing::trace!(jobs = done.len(), "group commit (direct)");
+            stats.committed(done.len());
+            for finish in done {
+                finish(Ok(()));
+            }
+            (Some(conn), after.or(known), true)
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, jobs = done.len(), "group commit failed; the batch is rolled back");
+            let kept = if conn.is_autocommit() || conn.execute_batch("ROLLBACK").is_ok() { Some(conn) } else { None };
+            for finish in done {
+                finish(Err(&error));
+            }
+            (kept, known, false)
         }
     }
 }
@@ -346,4 +420,71 @@ fn append(conn: &Connection, events: &[AuditEvent], known: Option<&Frontier>) ->
         node_rows.execute(params![level, index, completed_by, hash.as_slice()]).map_err(|e| sqlite_error(&e))?;
     }
     Ok(rows.after)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every batch taken from the queue is run, in queue order; the run stops at the first
+        /// batch that did not commit, at `runs` batches, or when the queue is empty, and leaves
+        /// the rest queued.
+        #[test]
+        fn follow_on_runs_every_batch_it_takes(
+            queued in 0_usize..200,
+            chunk in 1_usize..40,
+            runs in 1_usize..12,
+            fail_at in proptest::option::of(0_usize..12),
+        ) {
+            let mut queue: VecDeque<usize> = (1..=queued).collect();
+            let mut taken = vec![0];
+            let mut ran = Vec::new();
+            let mut batches = 0;
+            follow_on(
+                vec![0],
+                runs,
+                Duration::from_hours(1),
+                |jobs: Vec<usize>| {
+                    ran.extend(jobs);
+                    batches += 1;
+                    fail_at != Some(batches - 1)
+                },
+                || {
+                    let n = chunk.min(queue.len());
+                    let batch: Vec<usize> = queue.drain(..n).collect();
+                    taken.extend(&batch);
+                    batch
+                },
+            );
+            prop_assert_eq!(&ran, &taken, "a batch taken from the queue was not run");
+            prop_assert!(batches <= runs);
+            let stopped_by_failure = fail_at.is_some_and(|f| f + 1 == batches);
+            if !stopped_by_failure && batches < runs {
+                prop_assert!(queue.is_empty(), "stopped early with jobs queued");
+            }
+            let expected: Vec<usize> = (0..ran.len()).collect();
+            prop_assert_eq!(ran, expected, "in queue order");
+        }
+    }
+
+    #[test]
+    fn follow_on_stops_after_hold() {
+        let mut batches = 0;
+        follow_on(
+            vec![()],
+            usize::MAX,
+            Duration::ZERO,
+            |_| {
+                batches += 1;
+                true
+            },
+            || vec![()],
+        );
+        assert_eq!(batches, 1, "a zero hold runs the first batch only");
+    }
 }

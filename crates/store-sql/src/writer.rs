@@ -271,6 +271,33 @@ enum Msg {
     Close(oneshot::Sender<()>),
 }
 
+/// The writer's queue, lent to the direct writer so that it can go on with the native jobs
+/// queued behind its batch ([`DirectWriter::run`]).
+pub(crate) struct Follow {
+    rx: mpsc::Receiver<Msg>,
+    /// The first message taken that is not a native job: the writer's next batch starts with it.
+    carried: Option<Msg>,
+}
+
+impl Follow {
+    /// The native jobs queued now, in queue order, at most [`MAX_BATCH`]; none once a message
+    /// that is not one was taken (it is kept, and everything behind it waits for the writer).
+    pub(crate) fn next_native(&mut self) -> Vec<Native> {
+        let mut jobs = Vec::new();
+        while self.carried.is_none() && jobs.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(Msg::Job(job)) => match job.into_native() {
+                    Ok(job) => jobs.push(job),
+                    Err(job) => self.carried = Some(Msg::Job(job)),
+                },
+                Ok(close @ Msg::Close(_)) => self.carried = Some(close),
+                Err(_) => break,
+            }
+        }
+        jobs
+    }
+}
+
 struct State {
     queue: Option<mpsc::Sender<Msg>>,
     closed: bool,
@@ -598,51 +625,57 @@ async fn writer_task(
     gate: Arc<Mutex<()>>,
     stats: Arc<Stats>,
     mut direct: Option<DirectWriter>,
-    mut rx: mpsc::Receiver<Msg>,
+    rx: mpsc::Receiver<Msg>,
 ) {
     let mut conn: Option<PoolConnection<Any>> = None;
     // The frontier the last committed batch left: saves reading it back from the nodes while no
     // other write transaction appended in between.
     let mut frontier: Option<Frontier> = None;
     let mut closing = None;
-    while let Some(first) = rx.recv().await {
+    // The queue; lent to the direct writer during its batches (and lost only if its thread fails).
+    let mut queue = Some(Follow { rx, carried: None });
+    while let Some(q) = queue.as_mut() {
+        let first = match q.carried.take() {
+            Some(msg) => msg,
+            None => match q.rx.recv().await {
+                Some(msg) => msg,
+                None => break,
+            },
+        };
         let mut batch: Vec<Box<dyn Job>> = Vec::new();
         match first {
             Msg::Job(job) => batch.push(job),
             Msg::Close(done) => closing = Some(done),
         }
-        while closing.is_none() && batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Msg::Job(job)) => batch.push(job),
-                Ok(Msg::Close(done)) => closing = Some(done),
-                Err(_) => break,
-            }
-        }
+        drain(&mut q.rx, &mut batch, &mut closing);
         if !batch.is_empty() {
             let _gate = gate.lock().await;
             // Whatever arrived while another write transaction held the gate joins this batch.
-            while closing.is_none() && batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(Msg::Job(job)) => batch.push(job),
-                    Ok(Msg::Close(done)) => closing = Some(done),
-                    Err(_) => break,
-                }
+            if let Some(q) = queue.as_mut() {
+                drain(&mut q.rx, &mut batch, &mut closing);
             }
-            run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), batch).await;
+            let follow = if closing.is_none() { queue.take() } else { None };
+            let back =
+                run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), batch, follow).await;
+            if closing.is_none() {
+                queue = back;
+            }
         }
         if closing.is_some() {
             // Drain: no new jobs are accepted, every queued one still runs.
-            rx.close();
             let mut rest: Vec<Box<dyn Job>> = Vec::new();
-            while let Some(msg) = rx.recv().await {
-                match msg {
-                    Msg::Job(job) => rest.push(job),
-                    Msg::Close(_) => {}
+            if let Some(Follow { mut rx, .. }) = queue.take() {
+                rx.close();
+                while let Some(msg) = rx.recv().await {
+                    match msg {
+                        Msg::Job(job) => rest.push(job),
+                        Msg::Close(_) => {}
+                    }
                 }
             }
             for chunk in chunk_jobs(rest) {
                 let _gate = gate.lock().await;
-                run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), chunk).await;
+                run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), chunk, None).await;
             }
             break;
         }
@@ -652,6 +685,17 @@ async fn writer_task(
     }
     if let Some(done) = closing {
         let _ = done.send(());
+    }
+}
+
+/// Takes what is queued into the batch, up to [`MAX_BATCH`] jobs or a close.
+fn drain(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Box<dyn Job>>, closing: &mut Option<oneshot::Sender<()>>) {
+    while closing.is_none() && batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(Msg::Job(job)) => batch.push(job),
+            Ok(Msg::Close(done)) => *closing = Some(done),
+            Err(_) => break,
+        }
     }
 }
 
@@ -665,7 +709,10 @@ fn chunk_jobs(mut jobs: Vec<Box<dyn Job>>) -> Vec<Vec<Box<dyn Job>>> {
 }
 
 /// Runs a batch: on SQLite with a direct connection, the native jobs there and the others on the
-/// sqlx connection, as two transactions (the others first); else all on the sqlx connection.
+/// sqlx connection, as two transactions (the others first); else all on the sqlx connection. The
+/// queue (`follow`) is lent to the direct writer, which may go on with the native jobs queued
+/// behind the batch; it comes back.
+#[allow(clippy::too_many_arguments)]
 async fn run_split(
     pool: &AnyPool,
     dialect: &'static Dialect,
@@ -674,9 +721,11 @@ async fn run_split(
     frontier: &mut Option<Frontier>,
     direct: Option<&mut DirectWriter>,
     batch: Vec<Box<dyn Job>>,
-) {
+    follow: Option<Follow>,
+) -> Option<Follow> {
     let Some(direct) = direct else {
-        return run_batch(pool, dialect, stats, slot, frontier, batch).await;
+        run_batch(pool, dialect, stats, slot, frontier, batch).await;
+        return follow;
     };
     let mut native = Vec::with_capacity(batch.len());
     let mut other = Vec::new();
@@ -689,9 +738,10 @@ async fn run_split(
     if !other.is_empty() {
         run_batch(pool, dialect, stats, slot, frontier, other).await;
     }
-    if !native.is_empty() {
-        direct.run(native, frontier, stats).await;
+    if native.is_empty() {
+        return follow;
     }
+    direct.run(native, frontier, stats, follow).await
 }
 
 async fn exec(conn: &mut AnyConnection, statement: &'static str) -> Result<(), StoreError> {

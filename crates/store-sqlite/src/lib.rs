@@ -175,6 +175,56 @@ mod tests {
         assert!(pooled.append_audit(&[event(Action::SubjectCreate)]).await.is_err());
     }
 
+    /// A queue that fills while the database is locked by another connection is worked off batch
+    /// after batch (the direct writer goes on from the queue), with the jobs that are not native
+    /// (erasures) run on the sqlx connection between them: every job answered, every event
+    /// appended once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_is_worked_off() {
+        use std::sync::Arc;
+
+        const JOBS: usize = 3_000;
+
+        use kluis_domain::audit::{Action, AuditContext, Outcome};
+        use kluis_domain::{SubjectId, Timestamp};
+        use kluis_store::Store as _;
+        let event = |action| AuditContext::system().event(Timestamp(1), action, None, &[], &[], Outcome::Success);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(open(&dir.path().join(DATABASE_FILE)).await.unwrap());
+        let mut lock = store.pool().acquire().await.unwrap();
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *lock).await.unwrap();
+        let tasks: Vec<_> = (0..JOBS)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    match i % 100 {
+                        0 => store
+                            .erase_subject(SubjectId::generate(), Timestamp(1), |_| event(Action::SubjectErase))
+                            .await
+                            .map(drop),
+                        1..=30 => {
+                            store.read_subject(SubjectId::generate(), |_| event(Action::SubjectRead)).await.map(drop)
+                        }
+                        _ => store.append_audit(&[event(Action::SubjectCreate)]).await,
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(store.audit_size().await.unwrap(), 0, "nothing committed while the database is locked");
+        sqlx::raw_sql("COMMIT").execute(&mut *lock).await.unwrap();
+        drop(lock);
+        for (i, task) in tasks.into_iter().enumerate() {
+            task.await.unwrap().unwrap_or_else(|e| panic!("job {i}: {e}"));
+        }
+        assert_eq!(store.audit_size().await.unwrap(), JOBS as u64);
+        assert_eq!(store.audit_events(0, 4_000).await.unwrap().len(), JOBS);
+        let stats = store.group_commit_stats();
+        assert_eq!(stats.jobs, JOBS as u64);
+        assert!(stats.batches > 1 && stats.batches < JOBS as u64 / 2, "batched: {stats:?}");
+        store.close().await;
+    }
+
     #[tokio::test]
     async fn reopening_applies_no_migration_twice() {
         let dir = tempfile::tempdir().unwrap();
