@@ -47,6 +47,11 @@ enum Command {
     BaselineServer(http::BaselineOptions),
 }
 
+/// The allocator `kluis` ships with (crates/cli/src/main.rs), so that the scenarios that run the
+/// store and the vault in this process, and their baselines, measure what ships.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
