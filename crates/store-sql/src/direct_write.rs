@@ -139,7 +139,7 @@ impl DirectWriter {
                 *frontier = after;
                 follow
             }
-            // Unreachable: the closure catches the panics of its batches.
+            // Not a panic (the closure catches its batches'): the runtime is shutting down.
             Err(e) => {
                 tracing::error!(error = %e, "the direct writer's thread failed; the queue is closed");
                 None

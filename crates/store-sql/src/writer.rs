@@ -651,9 +651,7 @@ async fn writer_task(
         if !batch.is_empty() {
             let _gate = gate.lock().await;
             // Whatever arrived while another write transaction held the gate joins this batch.
-            if let Some(q) = queue.as_mut() {
-                drain(&mut q.rx, &mut batch, &mut closing);
-            }
+            drain(&mut q.rx, &mut batch, &mut closing);
             let follow = if closing.is_none() { queue.take() } else { None };
             let back =
                 run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), batch, follow).await;
