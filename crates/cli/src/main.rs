@@ -236,7 +236,7 @@ enum SubjectCommand {
 
 /// jemalloc instead of glibc's malloc: under load glibc's arenas showed lock waits (memory freed
 /// on another thread than the one that allocated it: a request's task and the group-commit
-/// writer) and `malloc_consolidate`; jemalloc served ~16 % more audited reads per second for ~3 MiB
+/// writer) and `malloc_consolidate`; jemalloc served ~16 % more audited reads per second for 3–4 MiB
 /// more peak RSS (docs/BENCHMARKS.md, "The writer follows its queue, and jemalloc").
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

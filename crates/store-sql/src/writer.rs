@@ -284,15 +284,8 @@ impl Follow {
     /// that is not one was taken (it is kept, and everything behind it waits for the writer).
     pub(crate) fn next_native(&mut self) -> Vec<Native> {
         let mut jobs = Vec::new();
-        while self.carried.is_none() && jobs.len() < MAX_BATCH {
-            match self.rx.try_recv() {
-                Ok(Msg::Job(job)) => match job.into_native() {
-                    Ok(job) => jobs.push(job),
-                    Err(job) => self.carried = Some(Msg::Job(job)),
-                },
-                Ok(close @ Msg::Close(_)) => self.carried = Some(close),
-                Err(_) => break,
-            }
+        if self.carried.is_none() {
+            self.carried = drain(&mut self.rx, &mut jobs, Job::into_native);
         }
         jobs
     }
@@ -647,11 +640,15 @@ async fn writer_task(
             Msg::Job(job) => batch.push(job),
             Msg::Close(done) => closing = Some(done),
         }
-        drain(&mut q.rx, &mut batch, &mut closing);
+        if closing.is_none() {
+            closing = drain_all(&mut q.rx, &mut batch);
+        }
         if !batch.is_empty() {
             let _gate = gate.lock().await;
             // Whatever arrived while another write transaction held the gate joins this batch.
-            drain(&mut q.rx, &mut batch, &mut closing);
+            if closing.is_none() {
+                closing = drain_all(&mut q.rx, &mut batch);
+            }
             let follow = if closing.is_none() { queue.take() } else { None };
             let back =
                 run_split(&pool, dialect, &stats, &mut conn, &mut frontier, direct.as_mut(), batch, follow).await;
@@ -686,14 +683,37 @@ async fn writer_task(
     }
 }
 
-/// Takes what is queued into the batch, up to [`MAX_BATCH`] jobs or a close.
-fn drain(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Box<dyn Job>>, closing: &mut Option<oneshot::Sender<()>>) {
-    while closing.is_none() && batch.len() < MAX_BATCH {
+/// Takes the queued jobs `accept` takes into `out`, in queue order, until `out` holds
+/// [`MAX_BATCH`] or the queue is empty; the message it stopped at instead (a job `accept` gave
+/// back, or the close) is returned, not lost.
+fn drain<T>(
+    rx: &mut mpsc::Receiver<Msg>,
+    out: &mut Vec<T>,
+    accept: impl Fn(Box<dyn Job>) -> Result<T, Box<dyn Job>>,
+) -> Option<Msg> {
+    while out.len() < MAX_BATCH {
         match rx.try_recv() {
-            Ok(Msg::Job(job)) => batch.push(job),
-            Ok(Msg::Close(done)) => *closing = Some(done),
+            Ok(Msg::Job(job)) => match accept(job) {
+                Ok(taken) => out.push(taken),
+                Err(job) => return Some(Msg::Job(job)),
+            },
+            Ok(close @ Msg::Close(_)) => return Some(close),
             Err(_) => break,
         }
+    }
+    None
+}
+
+/// Takes every queued job into the batch, up to [`MAX_BATCH`]; the close, when it came.
+fn drain_all(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Box<dyn Job>>) -> Option<oneshot::Sender<()>> {
+    match drain(rx, batch, Ok) {
+        Some(Msg::Close(done)) => Some(done),
+        // `Ok` takes every job: only the close stops it.
+        Some(Msg::Job(job)) => {
+            batch.push(job);
+            None
+        }
+        None => None,
     }
 }
 
